@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING
+
+import pytest
+from werkzeug.local import LocalProxy
+
+import trioframe
+import trioframe.testing
+
+if TYPE_CHECKING:
+    import types
+
+
+@pytest.mark.parametrize("module", [trioframe, trioframe.testing])
+def test_all_lists_exactly_the_public_names(module: types.ModuleType) -> None:
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and not inspect.ismodule(value)
+        and name != "annotations"  # from __future__ import annotations
+    }
+    assert set(module.__all__) == public
+    assert module.__all__ == sorted(module.__all__)
+
+
+@pytest.mark.parametrize("module", [trioframe, trioframe.testing])
+def test_public_classes_show_the_public_module(module: types.ModuleType) -> None:
+    for name in module.__all__:
+        value = getattr(module, name)
+        if isinstance(value, type):
+            assert value.__module__ == module.__name__, name
+
+
+def test_every_public_name_is_documented() -> None:
+    for module in (trioframe, trioframe.testing):
+        for name in module.__all__:
+            value = getattr(module, name)
+            # The context globals are proxies; they are documented where they are defined.
+            if callable(value) and not isinstance(value, LocalProxy):
+                assert inspect.getdoc(value), f"{module.__name__}.{name} has no docstring"

@@ -1,0 +1,305 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import trio
+import trio.testing
+
+from tests.asgi import Peer, http_scope
+from trioframe import Trioframe, request
+
+if TYPE_CHECKING:
+    from trioframe.testing import TestClient
+
+
+async def test_request_attributes(app: Trioframe, client: TestClient) -> None:
+    @app.route("/inspect/<name>", methods=["POST"])
+    async def inspect(name: str) -> dict[str, Any]:
+        auth = request.authorization
+        return {
+            "name": name,
+            "method": request.method,
+            "path": request.path,
+            "full_path": request.full_path,
+            "url": request.url,
+            "args": request.args.getlist("tag"),
+            "header": request.headers["X-Custom"],
+            "cookie": request.cookies["flavour"],
+            "auth": [auth.username, auth.password] if auth else None,
+            "host": request.host,
+            "scheme": request.scheme,
+            "remote_addr": request.remote_addr,
+            "content_type": request.content_type,
+            "content_length": request.content_length,
+            "endpoint": request.endpoint,
+            "view_args": request.view_args,
+            "http_version": request.http_version,
+        }
+
+    client.set_cookie("flavour", "lemon")
+    response = await client.post(
+        "/inspect/ada",
+        query_string={"tag": ["a", "b"]},
+        headers={"X-Custom": "yes"},
+        data=b"12345",
+        auth=("ada", "s3cret"),
+    )
+    assert await response.get_json() == {
+        "name": "ada",
+        "method": "POST",
+        "path": "/inspect/ada",
+        "full_path": "/inspect/ada?tag=a&tag=b",
+        "url": "http://localhost/inspect/ada?tag=a&tag=b",
+        "args": ["a", "b"],
+        "header": "yes",
+        "cookie": "lemon",
+        "auth": ["ada", "s3cret"],
+        "host": "localhost",
+        "scheme": "http",
+        "remote_addr": "127.0.0.1",
+        "content_type": None,
+        "content_length": 5,
+        "endpoint": "inspect",
+        "view_args": {"name": "ada"},
+        "http_version": "1.1",
+    }
+
+
+async def test_root_path_is_not_part_of_routing(app: Trioframe, client: TestClient) -> None:
+    @app.get("/page")
+    async def page() -> dict[str, str]:
+        return {"path": request.path, "root": request.root_path, "url": request.url}
+
+    response = await client.get("/page", root_path="/mounted")
+    assert await response.get_json() == {
+        "path": "/page",
+        "root": "/mounted",
+        "url": "http://localhost/mounted/page",
+    }
+
+
+async def test_get_data_reads_and_keeps_the_body(app: Trioframe, client: TestClient) -> None:
+    @app.post("/data")
+    async def data() -> dict[str, Any]:
+        first = await request.get_data()
+        again = await request.data
+        text = await request.get_data(as_text=True)
+        replayed = [chunk async for chunk in request.body]
+        return {"same": first == again, "text": text, "replayed": [c.decode() for c in replayed]}
+
+    response = await client.post("/data", data="héllo")
+    assert await response.get_json() == {"same": True, "text": "héllo", "replayed": ["héllo"]}
+
+
+async def test_empty_body(app: Trioframe, client: TestClient) -> None:
+    @app.post("/empty")
+    async def empty() -> dict[str, Any]:
+        data = await request.get_data()
+        return {"data": data.decode(), "chunks": [chunk async for chunk in request.body]}
+
+    assert await (await client.post("/empty")).get_json() == {"data": "", "chunks": []}
+
+
+async def test_body_streams_in_chunks(app: Trioframe, client: TestClient) -> None:
+    @app.post("/upload")
+    async def upload() -> dict[str, int]:
+        sizes = [len(chunk) async for chunk in request.body]
+        return {"chunks": len(sizes), "total": sum(sizes)}
+
+    payload = b"x" * (200 * 1024)
+    response = await client.post("/upload", data=payload)
+    assert await response.get_json() == {"chunks": 4, "total": len(payload)}
+
+
+async def test_get_json(app: Trioframe, client: TestClient) -> None:
+    @app.post("/json")
+    async def parse() -> dict[str, Any]:
+        return {"parsed": await request.get_json(), "again": await request.json}
+
+    response = await client.post("/json", json={"a": [1, 2]})
+    assert await response.get_json() == {"parsed": {"a": [1, 2]}, "again": {"a": [1, 2]}}
+
+
+async def test_malformed_json_is_400(app: Trioframe, client: TestClient) -> None:
+    @app.post("/json")
+    async def parse() -> Any:
+        return await request.get_json()
+
+    response = await client.post(
+        "/json", data='{"a": ', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert "Failed to decode the JSON body" in await response.get_data(as_text=True)
+
+
+async def test_json_with_another_content_type_is_415(app: Trioframe, client: TestClient) -> None:
+    @app.post("/json")
+    async def parse() -> dict[str, Any]:
+        silent = await request.get_json(silent=True)
+        forced = await request.get_json(force=True)
+        return {"silent": silent, "forced": forced, "strict": await request.get_json()}
+
+    response = await client.post("/json", data='{"a": 1}', headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert "application/json" in await response.get_data(as_text=True)
+
+
+async def test_silent_json_on_a_malformed_body_is_none(app: Trioframe, client: TestClient) -> None:
+    @app.post("/json")
+    async def parse() -> dict[str, Any]:
+        return {"value": await request.get_json(silent=True)}
+
+    response = await client.post("/json", data="nope", headers={"Content-Type": "application/json"})
+    assert await response.get_json() == {"value": None}
+
+
+async def test_body_over_the_limit_is_413(app: Trioframe, client: TestClient) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+
+    @app.post("/upload")
+    async def upload() -> str:
+        return str(len(await request.get_data()))
+
+    assert await (await client.post("/upload", data=b"x" * 1000)).get_data() == b"1000"
+    response = await client.post("/upload", data=b"x" * 1001)
+    assert response.status_code == 413
+    assert "MAX_CONTENT_LENGTH" in await response.get_data(as_text=True)
+
+
+async def test_announced_oversize_body_is_refused_before_it_arrives(app: Trioframe) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    chunks_seen = 0
+
+    @app.post("/upload")
+    async def upload() -> str:
+        nonlocal chunks_seen
+        async for _ in request.body:
+            chunks_seen += 1
+        return "read"
+
+    # The client announces 10 MB, sends one chunk and then stalls: the 413 must not wait.
+    peer = Peer([b"x" * 512], complete=False)
+    scope = http_scope("/upload", method="POST", headers=[(b"content-length", b"10485760")])
+    with trio.fail_after(5):
+        await app(scope, peer.receive, peer.send)
+    assert peer.status == 413
+    assert chunks_seen == 0
+
+
+async def test_chunked_body_growing_past_the_limit_is_413(
+    app: Trioframe, client: TestClient
+) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 100 * 1024
+    received = 0
+
+    @app.post("/upload")
+    async def upload() -> str:
+        nonlocal received
+        async for chunk in request.body:
+            received += len(chunk)
+        return "all read"
+
+    response = await client.post(
+        "/upload", data=b"x" * (300 * 1024), headers={"Transfer-Encoding": "chunked"}
+    )
+    assert response.status_code == 413
+    assert 0 < received <= 100 * 1024  # stopped mid-stream, within the limit
+
+
+async def test_limit_can_be_raised_per_request(app: Trioframe, client: TestClient) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 10
+
+    @app.before_request
+    async def allow_big_uploads() -> None:
+        if request.path == "/big":
+            request.max_content_length = 1000
+
+    @app.post("/big")
+    async def big() -> str:
+        assert request.max_content_length == 1000
+        return str(len(await request.get_data()))
+
+    assert await (await client.post("/big", data=b"x" * 500)).get_data() == b"500"
+
+
+async def test_upload_is_pulled_only_as_fast_as_the_view_reads(app: Trioframe) -> None:
+    resume = trio.Event()
+    received: list[int] = []
+
+    @app.post("/slow")
+    async def slow() -> str:
+        async for chunk in request.body:
+            received.append(len(chunk))
+            await resume.wait()
+        return "done"
+
+    peer = Peer([b"x" * 1024] * 50)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(app, http_scope("/slow", method="POST"), peer.receive, peer.send)
+        await trio.testing.wait_all_tasks_blocked()
+        # One chunk in the view, one queued, one held by the reader: the rest stays unread.
+        assert received == [1024]
+        assert peer.received_count <= 3
+        resume.set()
+    assert peer.status == 200
+    assert sum(received) == 50 * 1024
+
+
+async def test_body_is_read_one_way_only(app: Trioframe, client: TestClient) -> None:
+    @app.post("/twice")
+    async def twice() -> str:
+        async for _ in request.body:
+            break
+        await request.get_data()
+        return "unreachable"
+
+    app.testing = True
+    with pytest.raises(RuntimeError, match="already consumed"):
+        await client.post("/twice", data=b"abc")
+
+
+async def test_two_tasks_reading_the_body_is_an_error(app: Trioframe) -> None:
+    @app.post("/race")
+    async def race() -> str:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(request.get_data)
+            nursery.start_soon(request.get_data)
+        return "unreachable"
+
+    app.testing = True
+    peer = Peer([b"a"], complete=False)
+    with pytest.raises(RuntimeError, match="already reading"):
+        await app(http_scope("/race", method="POST"), peer.receive, peer.send)
+
+
+async def test_body_is_gone_once_the_view_returned(app: Trioframe, client: TestClient) -> None:
+    @app.post("/late")
+    async def late() -> Any:
+        async def echo() -> Any:
+            yield await request.get_data()
+
+        return echo()
+
+    app.testing = True
+    with pytest.raises(RuntimeError, match="before the view returns"):
+        await client.post("/late", data=b"abc")
+
+
+async def test_values_combine_args_and_form(app: Trioframe, client: TestClient) -> None:
+    @app.post("/values")
+    async def values() -> dict[str, list[str]]:
+        combined = await request.values
+        return {"a": combined.getlist("a"), "b": combined.getlist("b")}
+
+    response = await client.post("/values?a=1", form={"a": "2", "b": "3"})
+    assert await response.get_json() == {"a": ["1", "2"], "b": ["3"]}
+
+
+async def test_form_of_another_content_type_is_empty(app: Trioframe, client: TestClient) -> None:
+    @app.post("/form")
+    async def form() -> dict[str, int]:
+        return {"fields": len(await request.form), "files": len(await request.files)}
+
+    response = await client.post("/form", json={"a": 1})
+    assert await response.get_json() == {"fields": 0, "files": 0}

@@ -1,0 +1,213 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from werkzeug.datastructures import Headers
+
+from trioframe import (
+    BadRequest,
+    Response,
+    Trioframe,
+    abort,
+    jsonify,
+    make_response,
+    redirect,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from trioframe.testing import TestClient
+
+
+@pytest.mark.parametrize(
+    ("returned", "status", "content_type", "body"),
+    [
+        ("<b>hi</b>", 200, "text/html; charset=utf-8", b"<b>hi</b>"),
+        (b"\x00raw", 200, "text/html; charset=utf-8", b"\x00raw"),
+        ({"b": 1, "a": [True, None]}, 200, "application/json", b'{"a":[true,null],"b":1}\n'),
+        ([1, "two"], 200, "application/json", b'[1,"two"]\n'),
+        (("created", 201), 201, "text/html; charset=utf-8", b"created"),
+        (("teapot", "418 I'M A TEAPOT"), 418, "text/html; charset=utf-8", b"teapot"),
+        (("plain", {"Content-Type": "text/plain"}), 200, "text/plain", b"plain"),
+        (("listed", [("Content-Type", "text/csv")]), 200, "text/csv", b"listed"),
+        (({"id": 7}, 201, {"X-Id": "7"}), 201, "application/json", b'{"id":7}\n'),
+        (Response("ready", 202, mimetype="text/plain"), 202, "text/plain; charset=utf-8", b"ready"),
+        ((Response("moved"), 404), 404, "text/html; charset=utf-8", b"moved"),
+    ],
+)
+async def test_return_values_become_responses(
+    app: Trioframe,
+    client: TestClient,
+    returned: Any,
+    status: int,
+    content_type: str,
+    body: bytes,
+) -> None:
+    @app.get("/")
+    async def view() -> Any:
+        return returned
+
+    response = await client.get("/")
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == content_type
+    assert await response.get_data() == body
+    assert response.headers["Content-Length"] == str(len(body))
+
+
+async def test_tuple_headers_replace_and_repeat(app: Trioframe, client: TestClient) -> None:
+    @app.get("/")
+    async def view() -> Any:
+        headers = Headers([("X-Many", "1"), ("X-Many", "2"), ("Content-Type", "text/plain")])
+        return "ok", 200, headers
+
+    response = await client.get("/")
+    assert response.headers.getlist("X-Many") == ["1", "2"]
+    assert response.headers.getlist("Content-Type") == ["text/plain"]
+
+
+@pytest.mark.parametrize(
+    ("returned", "message"),
+    [
+        (None, "returned None"),
+        (42, "returned a int"),
+        (("a", 200, {}, "extra"), "tuple of 4 items"),
+    ],
+)
+async def test_invalid_return_values_are_type_errors(
+    app: Trioframe, client: TestClient, returned: Any, message: str
+) -> None:
+    @app.get("/")
+    async def view() -> Any:
+        return returned
+
+    app.testing = True
+    with pytest.raises(TypeError, match=message):
+        await client.get("/")
+    app.testing = False
+    assert (await client.get("/")).status_code == 500
+
+
+async def test_make_response_lets_a_view_change_the_response(
+    app: Trioframe, client: TestClient
+) -> None:
+    @app.get("/")
+    async def view() -> Response:
+        response = await make_response({"ok": True}, 201)
+        response.headers["X-Extra"] = "yes"
+        response.set_cookie("seen", "1", httponly=True)
+        return response
+
+    @app.get("/empty")
+    async def empty() -> Response:
+        response = await make_response()
+        response.status_code = 204
+        return response
+
+    response = await client.get("/")
+    assert response.status_code == 201
+    assert response.headers["X-Extra"] == "yes"
+    assert "seen=1; HttpOnly; Path=/" in response.headers["Set-Cookie"]
+    assert (await client.get("/empty")).status_code == 204
+
+
+async def test_cookies_set_and_deleted(app: Trioframe, client: TestClient) -> None:
+    @app.get("/login")
+    async def login() -> Response:
+        response = Response("in")
+        response.set_cookie("user", "ada", max_age=3600, samesite="Lax")
+        return response
+
+    @app.get("/logout")
+    async def logout() -> Response:
+        response = Response("out")
+        response.delete_cookie("user")
+        return response
+
+    login_response = await client.get("/login")
+    assert "user=ada" in login_response.headers["Set-Cookie"]
+    assert client.get_cookie("user") is not None
+    logout_response = await client.get("/logout")
+    assert "Max-Age=0" in logout_response.headers["Set-Cookie"]
+    assert client.get_cookie("user") is None
+
+
+async def test_jsonify(app: Trioframe) -> None:
+    with app.app_context():
+        assert await jsonify({"a": 1}).get_data() == b'{"a":1}\n'
+        assert await jsonify(1, 2).get_data() == b"[1,2]\n"
+        assert await jsonify(name="trio").get_json() == {"name": "trio"}
+        assert jsonify().mimetype == "application/json"
+        with pytest.raises(TypeError, match="not both"):
+            jsonify(1, a=2)
+
+
+async def test_redirect(app: Trioframe, client: TestClient) -> None:
+    @app.get("/old")
+    async def old() -> Response:
+        return redirect("/new")
+
+    @app.get("/elsewhere")
+    async def elsewhere() -> Response:
+        return redirect("/ünïcode path?q=<x>", 301)
+
+    response = await client.get("/old")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/new"
+    moved = await client.get("/elsewhere")
+    assert moved.status_code == 301
+    assert moved.headers["Location"] == "/%C3%BCn%C3%AFcode%20path?q=%3Cx%3E"
+    assert "<x>" not in await moved.get_data(as_text=True)
+    assert redirect("/plain").status_code == 302  # works without an app context too
+
+
+async def test_response_bodies() -> None:
+    async def generate() -> AsyncIterator[str]:
+        yield "a"
+        yield "b"
+
+    def sync_generate() -> Iterator[bytes]:
+        yield b"c"
+        yield b"d"
+
+    assert Response(generate()).is_streamed
+    streamed = Response(generate())
+    with pytest.raises(RuntimeError, match="await get_data"):
+        _ = streamed.data
+    assert await streamed.get_data(as_text=True) == "ab"
+    assert not streamed.is_streamed  # read into memory now
+    assert streamed.headers["Content-Length"] == "2"
+    assert await Response(sync_generate()).get_data() == b"cd"
+    replaced = Response("old")
+    replaced.data = "new"
+    assert replaced.data == b"new"
+    assert "Content-Length" in Response().headers
+
+
+async def test_response_get_json() -> None:
+    assert await Response('{"a": 1}', mimetype="application/json").get_json() == {"a": 1}
+    assert await Response("[]", mimetype="text/plain").get_json(force=True) == []
+    assert await Response("x", mimetype="text/plain").get_json(silent=True) is None
+    assert await Response("{", mimetype="application/json").get_json(silent=True) is None
+    with pytest.raises(BadRequest, match="not JSON"):
+        await Response("x", mimetype="text/plain").get_json()
+    with pytest.raises(BadRequest, match="Failed to decode"):
+        await Response("{", mimetype="application/json").get_json()
+
+
+async def test_iter_body_of_an_in_memory_response() -> None:
+    body = Response("whole").iter_body()
+    assert [chunk async for chunk in body] == [b"whole"]
+    await body.aclose()
+
+
+async def test_abort_with_a_response_sends_it_unchanged(app: Trioframe, client: TestClient) -> None:
+    @app.get("/")
+    async def index() -> str:
+        abort(Response("Pay first", 402, {"X-Reason": "subscription"}))
+
+    response = await client.get("/")
+    assert response.status_code == 402
+    assert response.headers["X-Reason"] == "subscription"
+    assert await response.get_data(as_text=True) == "Pay first"

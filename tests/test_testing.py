@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+from werkzeug.datastructures import MultiDict
+
+from trioframe import FileStorage, Response, Trioframe, redirect, request, url_for
+from trioframe.testing import TestClient
+
+
+@pytest.fixture
+def echo_app(app: Trioframe) -> Trioframe:
+    @app.route("/echo", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def echo() -> dict[str, Any]:
+        return {
+            "method": request.method,
+            "args": request.args.to_dict(flat=False),
+            "host": request.host,
+            "scheme": request.scheme,
+            "content_type": request.content_type,
+            "body": await request.get_data(as_text=True),
+            "cookie": request.headers.get("Cookie"),
+        }
+
+    return app
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"a": "1", "b": ["2", "3"]},
+        MultiDict([("a", "1"), ("b", "2"), ("b", "3")]),
+        [("a", "1"), ("b", "2"), ("b", "3")],
+        "a=1&b=2&b=3",
+        b"a=1&b=2&b=3",
+    ],
+)
+async def test_query_string_forms(echo_app: Trioframe, client: TestClient, query: Any) -> None:
+    response = await client.get("/echo", query_string=query)
+    assert (await response.get_json())["args"] == {"a": ["1"], "b": ["2", "3"]}
+
+
+async def test_query_in_the_path(echo_app: Trioframe, client: TestClient) -> None:
+    response = await client.get("/echo?x=1")
+    assert (await response.get_json())["args"] == {"x": ["1"]}
+    with pytest.raises(TypeError, match="not both"):
+        await client.get("/echo?x=1", query_string={"y": "2"})
+
+
+async def test_full_url_sets_scheme_and_host(echo_app: Trioframe, client: TestClient) -> None:
+    data = await (await client.get("https://api.example.com:8443/echo")).get_json()
+    assert (data["scheme"], data["host"]) == ("https", "api.example.com:8443")
+
+
+async def test_body_arguments(echo_app: Trioframe, client: TestClient) -> None:
+    as_json = await (await client.put("/echo", json={"k": "v"})).get_json()
+    assert (as_json["content_type"], as_json["body"]) == ("application/json", '{"k": "v"}')
+    as_form = await (await client.patch("/echo", form={"k": "v w"})).get_json()
+    assert as_form["content_type"] == "application/x-www-form-urlencoded"
+    assert as_form["body"] == "k=v+w"
+    as_data = await (await client.delete("/echo", data="raw")).get_json()
+    assert (as_data["content_type"], as_data["body"]) == (None, "raw")
+    with pytest.raises(TypeError, match="only one body argument"):
+        await client.post("/echo", json={}, data=b"x")
+
+
+async def test_follow_redirects(app: Trioframe, client: TestClient) -> None:
+    @app.route("/start", methods=["POST"])
+    async def start() -> Response:
+        return redirect("/middle", 303)
+
+    @app.route("/middle")
+    async def middle() -> Response:
+        return redirect("http://localhost/end?done=1", 302)
+
+    @app.route("/end")
+    async def end() -> dict[str, str]:
+        return {"method": request.method, "done": request.args["done"]}
+
+    @app.route("/keep", methods=["POST"])
+    async def keep() -> Response:
+        return redirect("/target", 307)
+
+    @app.route("/target", methods=["POST"])
+    async def target() -> str:
+        return await request.get_data(as_text=True)
+
+    response = await client.post("/start", data="payload", follow_redirects=True)
+    assert await response.get_json() == {"method": "GET", "done": "1"}
+    assert [step.status_code for step in response.history] == [303, 302]
+    assert response.request is not None
+    assert response.request.path == "/end"
+    kept = await client.post("/keep", data="payload", follow_redirects=True)
+    assert await kept.get_data(as_text=True) == "payload"
+    unfollowed = await client.post("/start")
+    assert unfollowed.status_code == 303
+    assert unfollowed.history == ()
+
+
+async def test_redirect_loops_stop(app: Trioframe, client: TestClient) -> None:
+    @app.route("/loop")
+    async def loop() -> Response:
+        return redirect("/loop")
+
+    with pytest.raises(RuntimeError, match="Followed 30 redirects"):
+        await client.get("/loop", follow_redirects=True)
+
+
+async def test_cookies_persist_between_requests(echo_app: Trioframe, client: TestClient) -> None:
+    @echo_app.get("/set")
+    async def set_cookies() -> Response:
+        response = Response("set")
+        response.set_cookie("session", "abc")
+        response.set_cookie("scoped", "only-here", path="/set")
+        response.set_cookie("secure_one", "tls", secure=True)
+        return response
+
+    await client.get("/set")
+    data = await (await client.get("/echo")).get_json()
+    assert data["cookie"] == "session=abc"
+    secure = await (await client.get("https://localhost/echo")).get_json()
+    assert "secure_one=tls" in secure["cookie"]
+    session = client.get_cookie("session")
+    assert session is not None
+    assert session.value == "abc"
+    assert client.get_cookie("scoped", path="/set") is not None
+    client.delete_cookie("session")
+    client.delete_cookie("never-set")
+    assert client.get_cookie("session") is None
+    client.set_cookie("manual", "m1")
+    assert (await (await client.get("/echo")).get_json())["cookie"] == "manual=m1"
+    explicit = await client.get("/echo", headers={"Cookie": "mine=1"})
+    assert (await explicit.get_json())["cookie"] == "mine=1"
+
+
+async def test_client_without_cookies(echo_app: Trioframe) -> None:
+    client = TestClient(echo_app, use_cookies=False)
+    assert (await (await client.get("/echo")).get_json())["cookie"] is None
+    with pytest.raises(RuntimeError, match="use_cookies=False"):
+        client.set_cookie("a", "b")
+
+
+async def test_works_under_the_mock_clock(
+    app: Trioframe, client: TestClient, autojump_clock: trio.testing.MockClock
+) -> None:
+    @app.get("/slow")
+    async def slow() -> str:
+        with trio.move_on_after(30) as scope:
+            await trio.sleep(60)
+        return f"timed out: {scope.cancelled_caught}"
+
+    start = trio.current_time()
+    response = await client.get("/slow")
+    assert await response.get_data(as_text=True) == "timed out: True"
+    assert trio.current_time() - start == pytest.approx(30)
+
+
+async def test_an_app_that_sends_nothing_is_reported() -> None:
+    class SilentApp(Trioframe):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await trio.lowlevel.checkpoint()
+
+    client = SilentApp("silent").test_client()
+    with pytest.raises(RuntimeError, match="without completing a response to GET /"):
+        await client.get("/")
+
+
+async def test_files_given_as_file_storage_or_file(app: Trioframe, client: TestClient) -> None:
+    @app.post("/upload")
+    async def upload() -> dict[str, list[str | None]]:
+        files = await request.files
+        return {name: [files[name].filename, files[name].stream.read().decode()] for name in files}
+
+    named = io.BytesIO(b"from a file")
+    named.name = "notes.txt"
+    response = await client.post(
+        "/upload",
+        files={
+            "storage": FileStorage(io.BytesIO(b"from storage"), "s.txt"),
+            "file": named,
+        },
+    )
+    assert await response.get_json() == {
+        "storage": ["s.txt", "from storage"],
+        "file": ["notes.txt", "from a file"],
+    }
+
+
+async def test_redirects_under_a_root_path(app: Trioframe, client: TestClient) -> None:
+    @app.get("/old")
+    async def old() -> Response:
+        return redirect(url_for("new"))
+
+    @app.get("/new")
+    async def new() -> dict[str, str]:
+        return {"path": request.path, "root": request.root_path}
+
+    response = await client.get("/old", root_path="/app", follow_redirects=True)
+    assert response.history[0].headers["Location"] == "/app/new"
+    assert await response.get_json() == {"path": "/new", "root": "/app"}
+
+
+async def test_extension_messages_are_ignored() -> None:
+    class EarlyHints(Trioframe):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.early_hint", "links": [b"</style.css>"]})
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok", "more_body": False})
+
+    response = await EarlyHints("hints").test_client().get("/")
+    assert await response.get_data() == b"ok"

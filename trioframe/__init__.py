@@ -1,0 +1,94 @@
+"""trioframe: a Trio-native web framework with a Flask/Quart-shaped API."""
+
+from __future__ import annotations
+
+from ._app import Trioframe as Trioframe
+from ._config import Config as Config
+from ._context import current_app as current_app
+from ._context import g as g
+from ._context import has_app_context as has_app_context
+from ._context import has_request_context as has_request_context
+from ._context import request as request
+from ._exceptions import BadRequest as BadRequest
+from ._exceptions import BuildError as BuildError
+from ._exceptions import Conflict as Conflict
+from ._exceptions import Forbidden as Forbidden
+from ._exceptions import Gone as Gone
+from ._exceptions import HTTPException as HTTPException
+from ._exceptions import InternalServerError as InternalServerError
+from ._exceptions import LengthRequired as LengthRequired
+from ._exceptions import MethodNotAllowed as MethodNotAllowed
+from ._exceptions import NotAcceptable as NotAcceptable
+from ._exceptions import NotFound as NotFound
+from ._exceptions import OutsideContextError as OutsideContextError
+from ._exceptions import PreconditionFailed as PreconditionFailed
+from ._exceptions import RequestEntityTooLarge as RequestEntityTooLarge
+from ._exceptions import RequestRedirect as RequestRedirect
+from ._exceptions import RequestTimeout as RequestTimeout
+from ._exceptions import ServiceUnavailable as ServiceUnavailable
+from ._exceptions import SetupError as SetupError
+from ._exceptions import TooManyRequests as TooManyRequests
+from ._exceptions import TrioframeError as TrioframeError
+from ._exceptions import Unauthorized as Unauthorized
+from ._exceptions import UnprocessableEntity as UnprocessableEntity
+from ._exceptions import UnsupportedMediaType as UnsupportedMediaType
+from ._exceptions import abort as abort
+from ._formparser import FileStorage as FileStorage
+from ._json import JSONProvider as JSONProvider
+from ._request import Body as Body
+from ._request import Request as Request
+from ._response import Response as Response
+from ._response import jsonify as jsonify
+from ._response import make_response as make_response
+from ._response import redirect as redirect
+from ._routing import url_for as url_for
+
+__all__ = [
+    "BadRequest",
+    "Body",
+    "BuildError",
+    "Config",
+    "Conflict",
+    "FileStorage",
+    "Forbidden",
+    "Gone",
+    "HTTPException",
+    "InternalServerError",
+    "JSONProvider",
+    "LengthRequired",
+    "MethodNotAllowed",
+    "NotAcceptable",
+    "NotFound",
+    "OutsideContextError",
+    "PreconditionFailed",
+    "Request",
+    "RequestEntityTooLarge",
+    "RequestRedirect",
+    "RequestTimeout",
+    "Response",
+    "ServiceUnavailable",
+    "SetupError",
+    "TooManyRequests",
+    "Trioframe",
+    "TrioframeError",
+    "Unauthorized",
+    "UnprocessableEntity",
+    "UnsupportedMediaType",
+    "abort",
+    "current_app",
+    "g",
+    "has_app_context",
+    "has_request_context",
+    "jsonify",
+    "make_response",
+    "redirect",
+    "request",
+    "url_for",
+]
+
+# Tracebacks and reprs show the public path, not the private module.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type):
+        _value.__module__ = __name__
+del _name, _value

@@ -1,0 +1,28 @@
+"""The ASGI entry point: one handler per scope type."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from ._http_handler import handle_http
+from ._lifespan import handle_lifespan
+
+if TYPE_CHECKING:
+    from ._app import Trioframe
+    from ._types import ASGIReceive, ASGIScope, ASGISend, HTTPScope, LifespanScope
+
+
+async def dispatch(app: Trioframe, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
+    """Hand the connection to the handler for its scope type.
+
+    Raises:
+        ValueError: the server sent a scope type trioframe does not serve.
+    """
+    kind = scope["type"]
+    if kind == "http":
+        await handle_http(app, cast("HTTPScope", scope), receive, send)
+    elif kind == "lifespan":
+        await handle_lifespan(app, cast("LifespanScope", scope), receive, send)
+    else:
+        # Servers may offer scope types from newer ASGI versions; the spec says to refuse them.
+        raise ValueError(f"trioframe cannot serve ASGI scope type {kind!r}")

@@ -1,0 +1,116 @@
+"""``app.config``: a dict of upper-case settings, filled from mappings, objects, files or env."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from werkzeug.utils import import_string
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+
+class Config(dict[str, Any]):
+    """The application's settings: a ``dict`` whose keys are upper-case names.
+
+    Only upper-case keys are taken from mappings and objects, so helper names and modules in
+    a settings module are ignored. Relative file names resolve against ``root_path``.
+    """
+
+    def __init__(
+        self, root_path: str | os.PathLike[str], defaults: Mapping[str, Any] | None = None
+    ):
+        super().__init__(defaults or {})
+        self.root_path = Path(root_path)
+
+    def from_mapping(self, mapping: Mapping[str, Any] | None = None, **kwargs: Any) -> bool:
+        """Update from a mapping and keyword arguments, taking upper-case keys only.
+
+        Returns:
+            Always ``True``, as Flask's does.
+        """
+        items = {**(mapping or {}), **kwargs}
+        self.update({key: value for key, value in items.items() if key.isupper()})
+        return True
+
+    def from_object(self, obj: object | str) -> None:
+        """Update from the upper-case attributes of an object, class or module.
+
+        Args:
+            obj: The object, or its import path such as ``"myapp.settings.Production"``.
+
+        Raises:
+            ImportError: ``obj`` is a string that does not name an importable object.
+        """
+        if isinstance(obj, str):
+            obj = import_string(obj)
+        for key in dir(obj):
+            if key.isupper():
+                self[key] = getattr(obj, key)
+
+    def from_prefixed_env(
+        self, prefix: str = "TRIOFRAME", *, loads: Callable[[str], Any] = json.loads
+    ) -> bool:
+        """Update from environment variables named ``{prefix}_{KEY}``.
+
+        Each value is parsed with ``loads`` (JSON by default, so ``TRIOFRAME_DEBUG=true`` gives
+        ``True`` and ``TRIOFRAME_MAX_CONTENT_LENGTH=1024`` an ``int``); a value it cannot parse
+        stays a string. A double underscore sets a key inside a nested dict:
+        ``TRIOFRAME_DB__HOST=db`` sets ``config["DB"]["HOST"]``.
+
+        Returns:
+            Always ``True``, as Flask's does.
+        """
+        start = f"{prefix}_"
+        for name in sorted(os.environ):
+            if not name.startswith(start):
+                continue
+            raw = os.environ[name]
+            try:
+                value = loads(raw)
+            except Exception:  # any parse failure means "keep it as text"
+                value = raw
+            *parents, key = name.removeprefix(start).split("__")
+            target: dict[str, Any] = self
+            for parent in parents:
+                target = target.setdefault(parent, {})
+            target[key] = value
+        return True
+
+    def from_file(
+        self,
+        filename: str | os.PathLike[str],
+        load: Callable[[IO[Any]], Mapping[str, Any]],
+        *,
+        silent: bool = False,
+        text: bool = True,
+    ) -> bool:
+        """Update from a file parsed by ``load``, such as ``json.load`` or ``tomllib.load``.
+
+        Args:
+            filename: The file, relative to ``root_path`` unless absolute.
+            load: Reads the open file and returns a mapping.
+            silent: Return ``False`` instead of raising when the file does not exist.
+            text: Open in text mode; ``tomllib.load`` needs ``text=False``.
+
+        Returns:
+            ``True`` if the file was loaded.
+
+        Raises:
+            OSError: the file cannot be read (a missing one only when ``silent`` is false).
+        """
+        path = self.root_path / filename
+        try:
+            with open(path, "r" if text else "rb") as file:
+                data = load(file)
+        except FileNotFoundError:
+            if silent:
+                return False
+            raise
+        return self.from_mapping(data)
+
+    def __repr__(self) -> str:
+        return f"<Config {dict.__repr__(self)}>"

@@ -1,0 +1,234 @@
+"""The context globals ``current_app``, ``g`` and ``request``, backed by contextvars.
+
+Each request is handled in its own Trio task, and each task has its own copy of the context,
+so the globals are per request without any locking. ``nursery.start_soon`` copies the
+spawner's context, which is why tasks a view starts see the same ``request`` and ``g``.
+Worker threads started with ``trio.to_thread`` see them too.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar, Token
+from typing import TYPE_CHECKING, Any
+
+import trio
+from werkzeug.local import LocalProxy
+
+from ._exceptions import OutsideContextError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import TracebackType
+
+    from ._app import Trioframe
+    from ._request import Request
+
+#: How long teardown work may take when the request is being cancelled.
+TEARDOWN_TIMEOUT_S = 10.0
+
+_cv_app: ContextVar[AppContext] = ContextVar("trioframe.app_context")
+_cv_request: ContextVar[RequestContext] = ContextVar("trioframe.request_context")
+
+
+class AppGlobals:
+    """``g``: a namespace for data that lives as long as one application context.
+
+    Every request gets a fresh one. Besides attributes it offers ``get``, ``pop``,
+    ``setdefault``, ``in`` and iteration over the names set.
+    """
+
+    # Declared so type checkers accept any attribute on g, as they do on Flask's.
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(
+            f"g has no attribute {name!r} in this context; set it first, or use g.get({name!r})"
+        )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.__dict__[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The attribute ``name``, or ``default`` if it is not set."""
+        return self.__dict__.get(name, default)
+
+    def pop(self, name: str, *default: Any) -> Any:
+        """Remove and return the attribute ``name`` (or ``default``; else ``KeyError``)."""
+        return self.__dict__.pop(name, *default)
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        """The attribute ``name``, first setting it to ``default`` if it is not set."""
+        return self.__dict__.setdefault(name, default)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.__dict__
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__dict__)
+
+    def __repr__(self) -> str:
+        return f"<trioframe.g of {_cv_app.get().app.name!r}>" if has_app_context() else "<g>"
+
+
+class AppContext:
+    """Makes ``current_app`` and ``g`` available; ``with`` and ``async with`` both work.
+
+    Each request pushes its own; push one yourself (``with app.app_context():``) to use the
+    app's globals from a script, a shell or a background task.
+    """
+
+    def __init__(self, app: Trioframe) -> None:
+        self.app = app
+        self.g = AppGlobals()
+        self._tokens: list[Token[AppContext]] = []
+
+    def push(self) -> None:
+        """Make this the current application context."""
+        self._tokens.append(_cv_app.set(self))
+
+    def pop(self) -> None:
+        """Restore the application context that was current before ``push``."""
+        _cv_app.reset(self._tokens.pop())
+
+    def __enter__(self) -> AppContext:
+        self.push()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.pop()
+
+    async def __aenter__(self) -> AppContext:
+        await trio.lowlevel.checkpoint()
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.pop()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+
+class RequestContext:
+    """Makes ``request`` available (and ``current_app`` and ``g``) while a request is handled.
+
+    Entering matches the URL against the app's rules; leaving runs the ``teardown_request``
+    functions and closes uploaded files, even when the request was cancelled.
+    """
+
+    def __init__(self, app: Trioframe, request: Request) -> None:
+        self.app = app
+        self.request = request
+        self.app_context = AppContext(app)
+        self.url_adapter = app.create_url_adapter(request)
+        self._tokens: list[Token[RequestContext]] = []
+
+    def push(self) -> None:
+        """Make this the current request (and application) context and route the request."""
+        self.app_context.push()
+        self._tokens.append(_cv_request.set(self))
+        self.app.match_request(self.request, self.url_adapter)
+
+    async def pop(self, error: BaseException | None = None) -> None:
+        """Run teardown functions with ``error``, then restore the previous contexts.
+
+        Teardown is shielded from cancellation, so it runs even for a request that is being
+        cancelled, but it may take at most ``TEARDOWN_TIMEOUT_S`` seconds.
+        """
+        try:
+            with trio.move_on_after(TEARDOWN_TIMEOUT_S, shield=True) as scope:
+                await self.app.do_teardown_request(error)
+            if scope.cancelled_caught:
+                self.app.logger.warning(
+                    "teardown_request functions for %s were cancelled after %s seconds",
+                    self.request.path,
+                    TEARDOWN_TIMEOUT_S,
+                )
+        finally:
+            self.request.close()
+            _cv_request.reset(self._tokens.pop())
+            self.app_context.pop()
+        # A scheduling point that cannot raise Cancelled over an exception already in flight.
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    async def __aenter__(self) -> RequestContext:
+        await trio.lowlevel.checkpoint()
+        self.push()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.pop(exc)
+
+
+def has_app_context() -> bool:
+    """Whether an application context is active, so ``current_app`` and ``g`` work."""
+    return _cv_app.get(None) is not None
+
+
+def has_request_context() -> bool:
+    """Whether a request context is active, so ``request`` works."""
+    return _cv_request.get(None) is not None
+
+
+def current_app_context() -> AppContext:
+    """The active application context.
+
+    Raises:
+        OutsideContextError: there is none.
+    """
+    try:
+        return _cv_app.get()
+    except LookupError:
+        raise OutsideContextError(
+            "trioframe.current_app (or g) used outside an application context; views and "
+            "hooks have one, elsewhere enter 'with app.app_context():' first"
+        ) from None
+
+
+def current_request_context() -> RequestContext:
+    """The active request context.
+
+    Raises:
+        OutsideContextError: there is none.
+    """
+    try:
+        return _cv_request.get()
+    except LookupError:
+        raise OutsideContextError(
+            "trioframe.request used outside a request handler; in tests, enter "
+            "'async with app.test_request_context(path):' first"
+        ) from None
+
+
+def _get_app() -> Trioframe:
+    return current_app_context().app
+
+
+def _get_g() -> AppGlobals:
+    return current_app_context().g
+
+
+def _get_request() -> Request:
+    return current_request_context().request
+
+
+# The proxies resolve on every use, so one module-level object serves every task.
+current_app: Trioframe = LocalProxy(_get_app)  # type: ignore[assignment]
+g: AppGlobals = LocalProxy(_get_g)  # type: ignore[assignment]
+request: Request = LocalProxy(_get_request)  # type: ignore[assignment]

@@ -1,0 +1,330 @@
+"""Every error trioframe raises, in one tree.
+
+::
+
+    TrioframeError
+    ├── HTTPException(description, code, headers)   an HTTP error response, raised
+    │   ├── BadRequest (400), Unauthorized (401), Forbidden (403), NotFound (404),
+    │   │   MethodNotAllowed (405), NotAcceptable (406), RequestTimeout (408),
+    │   │   Conflict (409), Gone (410), LengthRequired (411), PreconditionFailed (412),
+    │   │   RequestEntityTooLarge (413), UnsupportedMediaType (415),
+    │   │   UnprocessableEntity (422), TooManyRequests (429),
+    │   │   InternalServerError (500), ServiceUnavailable (503)
+    │   └── RequestRedirect (308)                  routing asks for another URL
+    ├── SetupError                                  misconfiguration, or setup after serving began
+    ├── BuildError                                  url_for could not build a URL
+    └── OutsideContextError (also RuntimeError)     a context global used with no active context
+
+An ``HTTPException`` means the client asked for something it cannot have (it becomes a 4xx
+or 5xx response). The other errors mean the program is wrong and are raised at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NoReturn, overload
+
+import werkzeug.exceptions
+from werkzeug.datastructures import Headers
+from werkzeug.http import HTTP_STATUS_CODES
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from ._response import Response
+
+
+class TrioframeError(Exception):
+    """Base class of every error trioframe raises."""
+
+
+class HTTPException(TrioframeError):
+    """An HTTP error: raising it (or calling `abort`) sends an error response to the client.
+
+    Error handlers registered with ``errorhandler`` receive the instance; ``code``,
+    ``name``, ``description`` and ``headers`` describe the response it stands for.
+
+    Args:
+        description: Text shown to the client; each subclass has a sensible default.
+        code: The status code, for the base class only (subclasses fix their own).
+        headers: Extra response headers, such as ``WWW-Authenticate`` or ``Retry-After``.
+    """
+
+    code: int = 500
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        code: int | None = None,
+        headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    ) -> None:
+        if code is not None:
+            self.code = code
+        self.description = (
+            description if description is not None else _default_description(self.code)
+        )
+        self.headers = Headers(headers) if headers is not None else Headers()
+        #: A complete response to send instead of the generated error page (see `abort`).
+        self.response: Response | None = None
+        super().__init__(f"{self.code} {self.name}: {self.description}")
+
+    @property
+    def name(self) -> str:
+        """The status phrase, such as ``"Not Found"``."""
+        return HTTP_STATUS_CODES.get(self.code, "Unknown Error")
+
+
+class BadRequest(HTTPException):
+    """400: the request is malformed."""
+
+    code = 400
+
+
+class Unauthorized(HTTPException):
+    """401: credentials are missing or wrong."""
+
+    code = 401
+
+
+class Forbidden(HTTPException):
+    """403: the client may not have this."""
+
+    code = 403
+
+
+class NotFound(HTTPException):
+    """404: nothing is served at this URL."""
+
+    code = 404
+
+
+class MethodNotAllowed(HTTPException):
+    """405: the URL exists but not for this method; ``Allow`` lists the methods that are."""
+
+    code = 405
+
+    def __init__(
+        self,
+        valid_methods: Iterable[str] = (),
+        description: str | None = None,
+        *,
+        headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    ) -> None:
+        super().__init__(description, headers=headers)
+        self.valid_methods = sorted(valid_methods)
+        if self.valid_methods:
+            self.headers["Allow"] = ", ".join(self.valid_methods)
+
+
+class NotAcceptable(HTTPException):
+    """406: no representation matches the client's ``Accept`` headers."""
+
+    code = 406
+
+
+class RequestTimeout(HTTPException):
+    """408: the client took too long to send its request."""
+
+    code = 408
+
+
+class Conflict(HTTPException):
+    """409: the request conflicts with the resource's current state."""
+
+    code = 409
+
+
+class Gone(HTTPException):
+    """410: the resource existed but has been removed for good."""
+
+    code = 410
+
+
+class LengthRequired(HTTPException):
+    """411: the request needs a ``Content-Length``."""
+
+    code = 411
+
+
+class PreconditionFailed(HTTPException):
+    """412: a conditional header did not hold."""
+
+    code = 412
+
+
+class RequestEntityTooLarge(HTTPException):
+    """413: the body (or a form part) is over a configured limit."""
+
+    code = 413
+
+
+class UnsupportedMediaType(HTTPException):
+    """415: the body's content type is not one the view accepts."""
+
+    code = 415
+
+
+class UnprocessableEntity(HTTPException):
+    """422: the body is well-formed but its content is invalid."""
+
+    code = 422
+
+
+class TooManyRequests(HTTPException):
+    """429: the client is being rate limited."""
+
+    code = 429
+
+
+class InternalServerError(HTTPException):
+    """500: the application failed; ``original_exception`` holds what it raised, if anything."""
+
+    code = 500
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        original_exception: BaseException | None = None,
+        headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    ) -> None:
+        super().__init__(description, headers=headers)
+        self.original_exception = original_exception
+
+
+class ServiceUnavailable(HTTPException):
+    """503: the server cannot handle the request right now."""
+
+    code = 503
+
+
+class RequestRedirect(HTTPException):
+    """308: routing found the resource at another URL (for example with a trailing slash)."""
+
+    code = 308
+
+    def __init__(self, new_url: str) -> None:
+        super().__init__(f"The resource has moved to {new_url}.", headers={"Location": new_url})
+        self.new_url = new_url
+
+
+class SetupError(TrioframeError):
+    """The application is misconfigured, or was changed after it began serving."""
+
+
+class BuildError(TrioframeError, LookupError):
+    """``url_for`` could not build a URL for the endpoint and values it was given."""
+
+    def __init__(self, message: str, *, endpoint: str, values: Mapping[str, object]) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.values = dict(values)
+
+
+class OutsideContextError(TrioframeError, RuntimeError):
+    """A context global (``request``, ``g``, ``current_app``) was used with no active context."""
+
+
+_ERROR_CLASSES: tuple[type[HTTPException], ...] = (
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    NotAcceptable,
+    RequestTimeout,
+    Conflict,
+    Gone,
+    LengthRequired,
+    PreconditionFailed,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+    UnprocessableEntity,
+    TooManyRequests,
+    InternalServerError,
+    ServiceUnavailable,
+)
+_CLASS_FOR_CODE: dict[int, type[HTTPException]] = {cls.code: cls for cls in _ERROR_CLASSES}
+_FALLBACK_DESCRIPTION = "The server could not complete the request."
+
+
+def _default_description(code: int) -> str:
+    # werkzeug already words a description for each standard status; reuse it.
+    werkzeug_class = werkzeug.exceptions.default_exceptions.get(code)
+    if werkzeug_class is not None and werkzeug_class.description:
+        return werkzeug_class.description
+    return _FALLBACK_DESCRIPTION
+
+
+def unwrap_exception_group(error: Exception) -> Exception:
+    """The single exception inside nested one-member groups, or ``error`` itself.
+
+    A nursery wraps even one failure in an ``ExceptionGroup``; error handlers and tests
+    should see what the user raised.
+    """
+    while isinstance(error, ExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
+
+
+def http_exception_for(code: int, description: str | None = None) -> HTTPException:
+    """Return the most specific ``HTTPException`` for an error status code."""
+    error_class = _CLASS_FOR_CODE.get(code)
+    if error_class is None:
+        return HTTPException(description, code=code)
+    return error_class(description)
+
+
+def from_werkzeug(error: werkzeug.exceptions.HTTPException) -> HTTPException:
+    """Translate an exception raised by werkzeug (or by code written for Flask) into ours."""
+    if isinstance(error, werkzeug.exceptions.MethodNotAllowed):
+        return MethodNotAllowed(error.valid_methods or (), error.description)
+    new_url = getattr(error, "new_url", None)
+    if isinstance(new_url, str):
+        return RequestRedirect(new_url)
+    return http_exception_for(error.code or 500, error.description)
+
+
+@overload
+def abort(
+    status: int,
+    description: str | None = None,
+    *,
+    headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+) -> NoReturn: ...
+@overload
+def abort(status: Response) -> NoReturn: ...
+def abort(
+    status: int | Response,
+    description: str | None = None,
+    *,
+    headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+) -> NoReturn:
+    """Stop handling the request and send an error response instead.
+
+    ``abort(404)`` raises `NotFound`; ``abort(403, "Members only")`` sets the text the client
+    sees. Error handlers registered for the code or class run as for any raised error.
+    ``abort(response)`` sends that exact `Response`.
+
+    Args:
+        status: An error status code (400-599), or a complete `Response`.
+        description: The text of the error page.
+        headers: Extra headers for the error response.
+
+    Raises:
+        HTTPException: always; the most specific subclass for the code.
+        ValueError: ``status`` is not an error code: redirect with `redirect` instead.
+    """
+    if not isinstance(status, int):
+        error = HTTPException(code=status.status_code)
+        error.response = status
+        raise error
+    if not 400 <= status <= 599:
+        raise ValueError(
+            f"abort() needs an error status between 400 and 599, not {status}; "
+            "to send the client elsewhere, return redirect(location) instead"
+        )
+    error = http_exception_for(status, description)
+    if headers is not None:
+        error.headers.extend(Headers(headers))
+    raise error

@@ -1,0 +1,180 @@
+"""The HTTP handler: an ASGI ``http`` scope in, a `Request` to the app, a `Response` out.
+
+How one request is served:
+
+1. A `Request` is built from the scope. Its body reads from a memory channel.
+2. A pump task is the only caller of ASGI ``receive``. It forwards body chunks into the
+   channel, whose capacity is one chunk: a view that does not read stalls the upload, which
+   is backpressure. Once the body is complete (or the view is done with it), the pump waits
+   for ``http.disconnect`` and then cancels the request.
+3. The app dispatches under the request context, inside the nursery's cancel scope, so a
+   disconnect reaches the view as ``trio.Cancelled``.
+4. The response is sent. A streaming body is pulled one chunk per ``send``, so a slow client
+   slows the producer; it is closed when done, failed or cancelled.
+5. ``teardown_request`` runs (shielded, bounded) and the pump is cancelled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+import trio
+from werkzeug.datastructures import Headers
+from werkzeug.sansio.utils import get_content_length
+
+from ._context import RequestContext
+from ._request import Body
+
+if TYPE_CHECKING:
+    import logging
+
+    from ._app import Trioframe
+    from ._request import Request
+    from ._response import Response
+    from ._types import ASGIReceive, ASGISend, HTTPScope
+
+#: Body chunks received ahead of the view: one, so an unread upload stops the client.
+BODY_CHUNKS_AHEAD = 1
+#: How long closing a streaming body (its ``finally`` blocks) may take.
+CLOSE_TIMEOUT_S = 5.0
+
+
+def build_request(
+    app: Trioframe, scope: HTTPScope, chunks: trio.MemoryReceiveChannel[bytes]
+) -> Request:
+    """Translate an ``http`` scope into a request whose body is read from ``chunks``."""
+    headers = Headers(
+        [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
+    )
+    root_path = scope.get("root_path", "")
+    path = scope["path"]
+    # ASGI puts the mount point in both root_path and path; routing wants the part after it.
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :]
+    client = scope.get("client")
+    content_length = get_content_length(
+        headers.get("content-length"), headers.get("transfer-encoding")
+    )
+    body = Body(chunks, content_length=content_length, max_length=app.config["MAX_CONTENT_LENGTH"])
+    return app.request_class(
+        scope["method"],
+        scope.get("scheme", "http"),
+        scope.get("server"),
+        root_path,
+        path,
+        scope.get("query_string", b""),
+        headers,
+        client[0] if client else None,
+        body=body,
+        http_version=scope.get("http_version", "1.1"),
+        max_form_memory_size=app.config["MAX_FORM_MEMORY_SIZE"],
+        max_form_parts=app.config["MAX_FORM_PARTS"],
+        json_loads=app.json.loads,
+    )
+
+
+async def handle_http(
+    app: Trioframe, scope: HTTPScope, receive: ASGIReceive, send: ASGISend
+) -> None:
+    """Serve one HTTP request.
+
+    Raises:
+        Exception: an unhandled application error, only when exceptions propagate
+            (``TESTING``); otherwise every error becomes a response or is logged.
+    """
+    body_sender, body_receiver = trio.open_memory_channel[bytes](BODY_CHUNKS_AHEAD)
+    request = build_request(app, scope, body_receiver)
+    propagating: Exception | None = None
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_pump_receive, receive, body_sender, nursery.cancel_scope)
+        try:
+            await _serve(app, request, body_receiver, send)
+        except Exception as error:
+            # Re-raised below, outside the nursery, so the caller sees it and not a group.
+            propagating = error
+        finally:
+            nursery.cancel_scope.cancel()
+    if propagating is not None:
+        raise propagating
+
+
+async def _pump_receive(
+    receive: ASGIReceive,
+    body_sender: trio.MemorySendChannel[bytes],
+    request_scope: trio.CancelScope,
+) -> None:
+    with body_sender:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                request_scope.cancel()
+                return
+            if message["type"] != "http.request":
+                continue
+            chunk = message.get("body", b"")
+            if chunk:
+                # Once nobody will read the rest of the body, discard it.
+                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                    await body_sender.send(chunk)
+            if not message.get("more_body", False):
+                body_sender.close()
+
+
+async def _serve(
+    app: Trioframe,
+    request: Request,
+    body_receiver: trio.MemoryReceiveChannel[bytes],
+    send: ASGISend,
+) -> None:
+    context = RequestContext(app, request)
+    context.push()
+    error: Exception | None = None
+    try:
+        try:
+            response = await app.full_dispatch_request(request)
+        except Exception as unhandled:
+            error = unhandled
+            response = await app.handle_exception(request, unhandled)
+        # The view is done with the body; let the pump discard what the client still sends.
+        body_receiver.close()
+        try:
+            await send_response(send, response, head=request.method == "HEAD", logger=app.logger)
+        except Exception as stream_error:
+            # Headers are out, so no error page can follow: the client sees a cut-off body.
+            error = stream_error
+            if app.propagate_exceptions:
+                raise
+            app.log_exception(request, stream_error)
+    finally:
+        await context.pop(error)
+
+
+async def send_response(
+    send: ASGISend, response: Response, *, head: bool, logger: logging.Logger
+) -> None:
+    """Send ``response`` over ASGI; a streaming body is pulled as fast as ``send`` returns.
+
+    For ``HEAD`` only the status and headers go out, and a stream is closed unread. Closing
+    a stream is shielded but bounded; ``logger`` hears about one that would not close.
+    """
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in response.headers.items()
+    ]
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    if not response.is_streamed:
+        body = b"" if head else response.data
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+        return
+    chunks = response.iter_body()
+    try:
+        if not head:
+            async for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    finally:
+        with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True) as scope:
+            await chunks.aclose()
+        if scope.cancelled_caught:
+            logger.warning("A streaming response body took over %s s to close", CLOSE_TIMEOUT_S)

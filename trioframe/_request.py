@@ -1,0 +1,286 @@
+"""``Request``: what a view sees of the HTTP request, with a body read on demand."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+import trio
+from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict, MultiDict
+from werkzeug.sansio.request import Request as _SansIORequest
+
+from ._exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+from ._formparser import FileStorage, parse_form
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from werkzeug.routing import Rule
+
+    from ._exceptions import HTTPException
+
+_NOT_LOADED: Any = object()
+
+
+class Body:
+    """The request body, received from the client only as fast as it is read.
+
+    ``async for chunk in request.body`` handles an upload of any size in constant memory;
+    ``await request.get_data()`` reads it whole and keeps it. A body longer than
+    ``max_length`` raises `RequestEntityTooLarge` (413): at once when ``Content-Length``
+    announces it, otherwise as soon as the bytes received pass the limit.
+    """
+
+    def __init__(
+        self,
+        chunks: trio.MemoryReceiveChannel[bytes],
+        *,
+        content_length: int | None,
+        max_length: int | None,
+    ) -> None:
+        self._chunks = chunks
+        #: The length the client announced, if it did.
+        self.content_length = content_length
+        #: The most bytes accepted; ``None`` means no limit.
+        self.max_length = max_length
+        self._received = 0
+        self._iterated = False
+        self._reading = False
+        self._data: bytes | None = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._data is not None:
+            return _replay(self._data)
+        return self
+
+    async def __anext__(self) -> bytes:
+        """Wait for the next chunk. Cancelling loses nothing: the chunk stays queued."""
+        chunk = await self._next_chunk()
+        if chunk is None:
+            raise StopAsyncIteration
+        self._iterated = True
+        return chunk
+
+    async def read(self) -> bytes:
+        """Read the whole body and keep it; later calls return the same bytes.
+
+        Raises:
+            RequestEntityTooLarge: the body is over ``max_length``.
+            RuntimeError: part of the body was already taken by iterating over it.
+        """
+        if self._data is not None:
+            await trio.lowlevel.checkpoint()
+            return self._data
+        if self._iterated:
+            raise RuntimeError(
+                "The request body was already consumed by 'async for chunk in request.body'; "
+                "read it either by iterating or with get_data(), not both."
+            )
+        parts = []
+        while (chunk := await self._next_chunk()) is not None:
+            parts.append(chunk)
+        self._data = b"".join(parts)
+        return self._data
+
+    async def _next_chunk(self) -> bytes | None:
+        if self._reading:
+            raise RuntimeError("Another task is already reading this request body.")
+        limit = self.max_length
+        if limit is not None and self.content_length is not None and self.content_length > limit:
+            raise self._too_large(limit)
+        self._reading = True
+        try:
+            chunk = await self._chunks.receive()
+        except trio.EndOfChannel:
+            return None
+        except trio.ClosedResourceError:
+            raise RuntimeError(
+                "The request body is gone: it can only be read before the view returns."
+            ) from None
+        finally:
+            self._reading = False
+        self._received += len(chunk)
+        if limit is not None and self._received > limit:
+            raise self._too_large(limit)
+        return chunk
+
+    @staticmethod
+    def _too_large(limit: int) -> RequestEntityTooLarge:
+        return RequestEntityTooLarge(
+            f"The request body is larger than the limit of {limit} bytes (MAX_CONTENT_LENGTH)."
+        )
+
+
+async def _replay(data: bytes) -> AsyncIterator[bytes]:
+    """Iterate once more over a body that was already read whole."""
+    await trio.lowlevel.checkpoint()
+    if data:
+        yield data
+
+
+class Request(_SansIORequest):
+    """The HTTP request being handled, also available as the ``request`` global.
+
+    URL, headers, cookies, ``authorization``, ``args`` and the other header-derived attributes
+    come from werkzeug and work as in Flask. Reading the body is asynchronous:
+    ``await request.get_data()``, ``await request.get_json()``, ``await request.form``,
+    ``await request.files``, or ``async for chunk in request.body`` for large uploads.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        scheme: str,
+        server: tuple[str, int | None] | None,
+        root_path: str,
+        path: str,
+        query_string: bytes,
+        headers: Headers,
+        remote_addr: str | None,
+        *,
+        body: Body,
+        http_version: str = "1.1",
+        max_form_memory_size: int | None = None,
+        max_form_parts: int | None = None,
+        json_loads: Callable[[bytes], Any] = json.loads,
+    ) -> None:
+        super().__init__(
+            method, scheme, server, root_path, path, query_string, headers, remote_addr
+        )
+        #: The body stream; see `Body`.
+        self.body = body
+        #: The HTTP version, such as ``"1.1"`` or ``"2"``.
+        self.http_version = http_version
+        #: The most bytes a text form field may hold, and the spool threshold for files.
+        self.max_form_memory_size = max_form_memory_size
+        #: The most fields or parts a form may have.
+        self.max_form_parts = max_form_parts
+        self.json_loads = json_loads
+        #: The routing rule that matched, once routing has run.
+        self.url_rule: Rule | None = None
+        #: The converted URL variables passed to the view.
+        self.view_args: dict[str, Any] | None = None
+        #: The error routing raised (404, 405, a redirect); dispatch raises it.
+        self.routing_exception: HTTPException | None = None
+        self._json: Any = _NOT_LOADED
+        self._form: ImmutableMultiDict[str, str] | None = None
+        self._files: ImmutableMultiDict[str, FileStorage] | None = None
+        self._form_lock: trio.Lock | None = None
+
+    @property
+    def max_content_length(self) -> int | None:
+        """The body size limit for this request; set it in a view or hook to change it."""
+        return self.body.max_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self.body.max_length = value
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint name of the matched rule, or ``None`` if routing failed."""
+        return self.url_rule.endpoint if self.url_rule is not None else None
+
+    @overload
+    async def get_data(self, as_text: Literal[False] = False) -> bytes: ...
+    @overload
+    async def get_data(self, as_text: Literal[True]) -> str: ...
+    async def get_data(self, as_text: bool = False) -> bytes | str:
+        """Read the whole body, waiting for it to arrive; the result is kept for later calls.
+
+        Cancelling leaves the unread part queued for the next read.
+
+        Args:
+            as_text: Decode as UTF-8 (invalid bytes replaced) and return ``str``.
+
+        Raises:
+            RequestEntityTooLarge: the body is over ``max_content_length``.
+        """
+        data = await self.body.read()
+        return data.decode("utf-8", "replace") if as_text else data
+
+    @property
+    async def data(self) -> bytes:
+        """``await request.data`` is ``await request.get_data()``."""
+        return await self.get_data()
+
+    async def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        """Parse the body as JSON (the parsed value is kept for later calls).
+
+        Args:
+            force: Parse even if the ``Content-Type`` is not JSON.
+            silent: Return ``None`` instead of raising when the body is not JSON.
+
+        Raises:
+            UnsupportedMediaType: the ``Content-Type`` is not JSON (415).
+            BadRequest: the body is not valid JSON (400).
+        """
+        if not (force or self.is_json):
+            if silent:
+                await trio.lowlevel.checkpoint()
+                return None
+            raise UnsupportedMediaType(
+                "The request body was not parsed as JSON because its Content-Type is "
+                f"{self.mimetype or 'missing'!r}; send 'Content-Type: application/json'."
+            )
+        if self._json is not _NOT_LOADED:
+            await trio.lowlevel.checkpoint()
+            return self._json
+        data = await self.get_data()
+        try:
+            self._json = self.json_loads(data)
+        except ValueError as error:
+            if silent:
+                return None
+            raise BadRequest(f"Failed to decode the JSON body: {error}.") from None
+        return self._json
+
+    @property
+    async def json(self) -> Any:
+        """``await request.json`` is ``await request.get_json()``."""
+        return await self.get_json()
+
+    @property
+    async def form(self) -> ImmutableMultiDict[str, str]:
+        """The text fields of a URL-encoded or multipart form body (empty for other bodies).
+
+        Raises:
+            BadRequest: the form is malformed.
+            RequestEntityTooLarge: it is over ``MAX_FORM_MEMORY_SIZE`` or ``MAX_FORM_PARTS``.
+        """
+        form, _ = await self._load_form()
+        return form
+
+    @property
+    async def files(self) -> ImmutableMultiDict[str, FileStorage]:
+        """The uploaded files of a multipart form body, as `FileStorage` objects."""
+        _, files = await self._load_form()
+        return files
+
+    @property
+    async def values(self) -> CombinedMultiDict[str, str]:
+        """``args`` and ``form`` combined, query string first."""
+        form = await self.form
+        sources: list[MultiDict[str, str]] = [self.args, form]
+        return CombinedMultiDict(sources)
+
+    async def _load_form(
+        self,
+    ) -> tuple[ImmutableMultiDict[str, str], ImmutableMultiDict[str, FileStorage]]:
+        if self._form_lock is None:
+            self._form_lock = trio.Lock()
+        async with self._form_lock:
+            if self._form is None or self._files is None:
+                self._form, self._files = await parse_form(
+                    self.body,
+                    self.content_type or "",
+                    max_form_memory_size=self.max_form_memory_size,
+                    max_form_parts=self.max_form_parts,
+                )
+            return self._form, self._files
+
+    def close(self) -> None:
+        """Close uploaded files, removing any temporary files. Runs when the request ends."""
+        if self._files is not None:
+            for _, storage in self._files.items(multi=True):
+                storage.close()

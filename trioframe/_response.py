@@ -1,0 +1,284 @@
+"""``Response``, and how a view's return value becomes one.
+
+Coercion (`coerce_response`) is plain synchronous code: it never touches the network.
+The HTTP handler sends the result, streaming bodies chunk by chunk with backpressure.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+import trio
+from werkzeug.datastructures import Headers
+from werkzeug.sansio.response import Response as _SansIOResponse
+from werkzeug.urls import iri_to_uri
+
+from ._context import current_app, has_app_context
+from ._exceptions import BadRequest
+
+if TYPE_CHECKING:
+    from ._exceptions import HTTPException
+    from ._types import HeadersValue, StatusValue
+
+BodySource = AsyncIterable[bytes | str] | Iterable[bytes | str]
+
+
+class Response(_SansIOResponse):
+    """An HTTP response: status, headers and a body that is either bytes or a stream.
+
+    A ``str`` or ``bytes`` body is sent at once with a ``Content-Length``. Anything iterable
+    (an async generator, an async iterator, or a plain iterator) is a streaming body, sent
+    chunk by chunk as the client reads it; if the client disconnects, the stream is
+    cancelled and closed. Status, headers and cookies work as in Flask (``set_cookie``,
+    ``delete_cookie``, ``mimetype``, ``location``, ...).
+
+    Args:
+        response: The body: ``str`` (sent as UTF-8), ``bytes``, or an iterable of either.
+        status: A status code, or a status line such as ``"201 CREATED"``.
+        headers: Response headers.
+        mimetype: The mimetype; ``text/`` types get ``charset=utf-8`` added.
+        content_type: The full ``Content-Type``, overriding ``mimetype``.
+    """
+
+    default_mimetype = "text/html"
+
+    def __init__(
+        self,
+        response: str | bytes | bytearray | BodySource | None = None,
+        status: StatusValue | None = None,
+        headers: HeadersValue | None = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        super().__init__(status, headers, mimetype, content_type)
+        self._data: bytes | None = None
+        self._stream: BodySource | None = None
+        if response is None:
+            self.set_data(b"")
+        elif isinstance(response, str | bytes | bytearray):
+            self.set_data(response)
+        else:
+            self._stream = response
+
+    @property
+    def is_streamed(self) -> bool:
+        """Whether the body is a stream that has not been read into memory."""
+        return self._stream is not None
+
+    @property
+    def data(self) -> bytes:
+        """The body, when it is in memory.
+
+        Raises:
+            RuntimeError: the body is a stream; read it with ``await get_data()``.
+        """
+        if self._data is None:
+            raise RuntimeError("The response body is a stream; read it with await get_data()")
+        return self._data
+
+    @data.setter
+    def data(self, value: str | bytes | bytearray) -> None:
+        self.set_data(value)
+
+    def set_data(self, value: str | bytes | bytearray) -> None:
+        """Replace the body with ``value`` (``str`` is encoded as UTF-8) and set its length."""
+        data = value.encode() if isinstance(value, str) else bytes(value)
+        self._data = data
+        self._stream = None
+        self.headers["Content-Length"] = str(len(data))
+
+    @overload
+    async def get_data(self, as_text: Literal[False] = False) -> bytes: ...
+    @overload
+    async def get_data(self, as_text: Literal[True]) -> str: ...
+    async def get_data(self, as_text: bool = False) -> bytes | str:
+        """Return the body; a stream is read to the end and kept as bytes.
+
+        Args:
+            as_text: Decode as UTF-8 (invalid bytes replaced) and return ``str``.
+        """
+        if self._data is None:
+            body = self.iter_body()
+            try:
+                chunks = [chunk async for chunk in body]
+            finally:
+                await body.aclose()
+            self.set_data(b"".join(chunks))
+        else:
+            await trio.lowlevel.checkpoint()
+        assert self._data is not None
+        return self._data.decode("utf-8", "replace") if as_text else self._data
+
+    async def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        """Parse the body as JSON, as the test client's callers usually want.
+
+        Args:
+            force: Parse even if the ``Content-Type`` is not JSON.
+            silent: Return ``None`` instead of raising when the body is not JSON.
+
+        Raises:
+            BadRequest: the body is not JSON.
+        """
+        if not (force or self.is_json):
+            if silent:
+                await trio.lowlevel.checkpoint()
+                return None
+            raise BadRequest(f"The response is {self.mimetype!r}, not JSON.")
+        data = await self.get_data()
+        try:
+            return current_app.json.loads(data) if has_app_context() else json.loads(data)
+        except ValueError as error:
+            if silent:
+                return None
+            raise BadRequest(f"Failed to decode the JSON response: {error}.") from None
+
+    def iter_body(self) -> BodyIterator:
+        """The body as bytes chunks. Call ``aclose()`` on the result when done with it."""
+        if self._stream is None:
+            return BodyIterator([self._data or b""])
+        return BodyIterator(self._stream)
+
+
+class BodyIterator:
+    """Pulls a response body chunk by chunk, encoding ``str`` chunks as UTF-8."""
+
+    def __init__(self, source: BodySource) -> None:
+        self._source = source
+        self._async: AsyncIterator[bytes | str] | None = None
+        self._sync: Iterator[bytes | str] | None = None
+        if isinstance(source, AsyncIterable):
+            self._async = aiter(source)
+        else:
+            self._sync = iter(source)
+
+    def __aiter__(self) -> BodyIterator:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._async is not None:
+            chunk = await anext(self._async)
+        else:
+            assert self._sync is not None
+            await trio.lowlevel.checkpoint()
+            try:
+                chunk = next(self._sync)
+            except StopIteration:
+                raise StopAsyncIteration from None
+        return chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+
+    async def aclose(self) -> None:
+        """Close the underlying generator so its ``finally`` blocks run."""
+        aclose = getattr(self._async, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        close = getattr(self._sync, "close", None)
+        if close is not None:
+            close()
+
+
+def coerce_response(
+    rv: object,
+    *,
+    response_class: type[Response],
+    json_response: Callable[[Any], Response],
+) -> Response:
+    """Turn what a view returned into a `Response`, as Flask and Quart do.
+
+    Accepted: a `Response`; ``str`` or ``bytes`` (``text/html``); ``dict`` or ``list``
+    (JSON); an async iterable or an iterator (streamed); or a tuple ``(body, status)``,
+    ``(body, headers)`` or ``(body, status, headers)`` of those.
+
+    Raises:
+        TypeError: the value is none of these; the message says what is allowed.
+    """
+    status: StatusValue | None = None
+    headers: HeadersValue | None = None
+    if isinstance(rv, tuple):
+        if len(rv) == 3:
+            rv, status, headers = rv
+        elif len(rv) == 2:
+            if isinstance(rv[1], Headers | Mapping | tuple | list):
+                rv, headers = rv
+            else:
+                rv, status = rv
+        else:
+            raise TypeError(
+                f"A view returned a tuple of {len(rv)} items; return (body, status), "
+                "(body, headers) or (body, status, headers)."
+            )
+    if isinstance(rv, Response):
+        response = rv
+    elif isinstance(rv, str | bytes | bytearray):
+        response = response_class(rv)
+    elif isinstance(rv, Mapping | list):
+        response = json_response(rv)
+    elif isinstance(rv, AsyncIterable | Iterator):
+        response = response_class(rv)
+    elif rv is None:
+        raise TypeError(
+            "A view returned None (or ended without a return statement); it must return a "
+            "response: a str, bytes, dict, list, Response or async generator."
+        )
+    else:
+        raise TypeError(
+            f"A view returned a {type(rv).__name__}, which is not a valid response; return a "
+            "str, bytes, dict, list, Response or async generator, or a tuple of one with a "
+            "status and/or headers."
+        )
+    if status is not None:
+        response.status = status
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def http_exception_response(error: HTTPException, response_class: type[Response]) -> Response:
+    """The default response for an `HTTPException`: a short HTML page, no internals."""
+    if error.response is not None:
+        return error.response
+    name = html.escape(error.name)
+    body = (
+        f"<!doctype html>\n<html lang=en>\n<title>{error.code} {name}</title>\n"
+        f"<h1>{name}</h1>\n<p>{html.escape(error.description)}</p>\n"
+    )
+    return response_class(body, error.code, Headers(error.headers))
+
+
+def redirect(location: str, code: int = 302) -> Response:
+    """Return a response that sends the client to ``location``.
+
+    Args:
+        location: The target URL, absolute or relative; non-ASCII characters are encoded.
+        code: 301, 302 (the default), 303, 307 or 308.
+    """
+    target = iri_to_uri(location)
+    link = html.escape(target)
+    body = (
+        "<!doctype html>\n<html lang=en>\n<title>Redirecting</title>\n"
+        f'<p>Redirecting to <a href="{link}">{link}</a>.</p>\n'
+    )
+    response_class = current_app.response_class if has_app_context() else Response
+    return response_class(body, code, {"Location": target})
+
+
+def jsonify(*args: Any, **kwargs: Any) -> Response:
+    """Return a JSON response: ``jsonify(value)``, ``jsonify(a, b)`` (a list), ``jsonify(k=v)``.
+
+    Uses ``current_app.json``, so it needs an active application context.
+    """
+    return current_app.json.response(*args, **kwargs)
+
+
+async def make_response(*args: Any) -> Response:
+    """Build a `Response` from anything a view may return, to change it before returning.
+
+    ``await make_response("Created", 201)`` takes the same values as a view's return value;
+    with no arguments it returns an empty response. Needs an active application context.
+    """
+    if not args:
+        await trio.lowlevel.checkpoint()
+        return current_app.response_class()
+    return await current_app.make_response(args[0] if len(args) == 1 else args)

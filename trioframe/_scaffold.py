@@ -1,0 +1,250 @@
+"""Registration shared by the application and (later) blueprints: routes, hooks, error handlers.
+
+Hooks and error handlers are stored per scope name: ``None`` holds the application's own,
+so a blueprint's can later be kept beside them under its name, as Flask does.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import sys
+from collections import defaultdict
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import trio
+import werkzeug.exceptions
+
+from ._exceptions import HTTPException, SetupError
+from ._types import (
+    AfterRequestCallable,
+    BeforeRequestCallable,
+    ErrorHandlerCallable,
+    TeardownCallable,
+    ViewCallable,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+T_route = TypeVar("T_route", bound=ViewCallable)
+T_before = TypeVar("T_before", bound=BeforeRequestCallable)
+T_after = TypeVar("T_after", bound=AfterRequestCallable)
+T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
+T_error = TypeVar("T_error", bound=ErrorHandlerCallable)
+
+#: ``{scope: {code or None: {exception class: handler}}}``
+ErrorHandlerSpec = dict[str | None, dict[int | None, dict[type[Exception], ErrorHandlerCallable]]]
+
+
+def get_root_path(import_name: str) -> str:
+    """The folder of the module or package ``import_name``, or the working directory."""
+    module = sys.modules.get(import_name)
+    filename: str | None = getattr(module, "__file__", None)
+    if filename is None and import_name != "__main__":
+        try:
+            spec = importlib.util.find_spec(import_name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.has_location:
+            filename = spec.origin
+    if filename is None:
+        return os.getcwd()
+    return os.path.dirname(os.path.abspath(filename))
+
+
+async def call_maybe_async(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Await ``func`` if it is a coroutine function; otherwise run it in a worker thread.
+
+    An async generator function is called directly: its generator is a streaming body.
+    Threads come from Trio's default limiter, shared by the whole process, and see the
+    caller's context (``request``, ``g``). Cancelling waits for a running thread to finish.
+    """
+    if inspect.iscoroutinefunction(func):
+        return await func(*args, **kwargs)
+    if inspect.isasyncgenfunction(func):
+        await trio.lowlevel.checkpoint()
+        return func(*args, **kwargs)
+    return await trio.to_thread.run_sync(partial(func, *args, **kwargs))
+
+
+def error_handler_key(key: type[BaseException] | int) -> tuple[type[Exception], int | None]:
+    """The (exception class, status code) an ``errorhandler`` argument stands for.
+
+    Raises:
+        SetupError: the key is neither an error status code nor an ``Exception`` subclass.
+    """
+    candidate: object = key  # checked at run time: callers are not always type-checked
+    if isinstance(candidate, int):
+        if not 400 <= candidate <= 599:
+            raise SetupError(
+                f"errorhandler({candidate}): a status code must be an error code between "
+                "400 and 599"
+            )
+        return HTTPException, candidate
+    if isinstance(candidate, type) and issubclass(candidate, werkzeug.exceptions.HTTPException):
+        # Code written for Flask or Quart names werkzeug's classes; they mean the status code.
+        return HTTPException, candidate.code
+    if isinstance(candidate, type) and issubclass(candidate, HTTPException):
+        return candidate, candidate.code if candidate is not HTTPException else None
+    if isinstance(candidate, type) and issubclass(candidate, Exception):
+        return candidate, None
+    raise SetupError(
+        f"errorhandler({key!r}): pass an error status code or an Exception subclass "
+        "(BaseException subclasses such as trio.Cancelled cannot be handled)"
+    )
+
+
+class Scaffold:
+    """What the application and blueprints have in common: registering views and hooks.
+
+    Args:
+        import_name: The name of the module the app or blueprint is defined in
+            (``__name__``); it locates ``root_path``.
+        root_path: The folder relative files are found in; derived from ``import_name``.
+    """
+
+    def __init__(self, import_name: str, root_path: str | None = None) -> None:
+        self.import_name = import_name
+        self.root_path = root_path if root_path is not None else get_root_path(import_name)
+        #: Endpoint name -> view function.
+        self.view_functions: dict[str, ViewCallable] = {}
+        self.before_request_funcs: dict[str | None, list[BeforeRequestCallable]] = defaultdict(list)
+        self.after_request_funcs: dict[str | None, list[AfterRequestCallable]] = defaultdict(list)
+        self.teardown_request_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
+        self.error_handler_spec: ErrorHandlerSpec = defaultdict(lambda: defaultdict(dict))
+
+    def _check_setup_finished(self, method: str) -> None:
+        """Raise `SetupError` if it is too late to call ``method``; subclasses decide."""
+
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: ViewCallable | None = None,
+        *,
+        methods: Iterable[str] | None = None,
+        provide_automatic_options: bool | None = None,
+        **options: Any,
+    ) -> None:
+        """Connect a URL rule to a view function; see `route`."""
+        raise NotImplementedError
+
+    def route(
+        self,
+        rule: str,
+        *,
+        methods: Iterable[str] | None = None,
+        endpoint: str | None = None,
+        **options: Any,
+    ) -> Callable[[T_route], T_route]:
+        """Register the decorated function as the view for a URL rule.
+
+        ``async def`` views run in the request's task; plain ``def`` views run in a worker
+        thread. URL variables (``/user/<int:id>``) become keyword arguments.
+
+        Args:
+            rule: The URL rule, with werkzeug's converters (``int``, ``float``, ``path``,
+                ``uuid``, ``any``, ``string`` and those in ``url_map.converters``).
+            methods: The HTTP methods served; ``["GET"]`` by default. ``HEAD`` follows
+                ``GET`` and ``OPTIONS`` is answered automatically.
+            endpoint: The name for ``url_for``; the function's name by default.
+            options: Passed to werkzeug's ``Rule`` (``defaults``, ``strict_slashes``, ...).
+
+        Raises:
+            SetupError: the endpoint is taken by another function, or the app is serving.
+        """
+
+        def decorator(func: T_route) -> T_route:
+            self.add_url_rule(rule, endpoint, func, methods=methods, **options)
+            return func
+
+        return decorator
+
+    def _method_route(
+        self, method: str, rule: str, options: dict[str, Any]
+    ) -> Callable[[T_route], T_route]:
+        if "methods" in options:
+            raise TypeError(f"@{method.lower()}() takes no 'methods'; use @route() for that")
+        return self.route(rule, methods=[method], **options)
+
+    def get(self, rule: str, **options: Any) -> Callable[[T_route], T_route]:
+        """``route(rule, methods=["GET"], ...)``."""
+        return self._method_route("GET", rule, options)
+
+    def post(self, rule: str, **options: Any) -> Callable[[T_route], T_route]:
+        """``route(rule, methods=["POST"], ...)``."""
+        return self._method_route("POST", rule, options)
+
+    def put(self, rule: str, **options: Any) -> Callable[[T_route], T_route]:
+        """``route(rule, methods=["PUT"], ...)``."""
+        return self._method_route("PUT", rule, options)
+
+    def patch(self, rule: str, **options: Any) -> Callable[[T_route], T_route]:
+        """``route(rule, methods=["PATCH"], ...)``."""
+        return self._method_route("PATCH", rule, options)
+
+    def delete(self, rule: str, **options: Any) -> Callable[[T_route], T_route]:
+        """``route(rule, methods=["DELETE"], ...)``."""
+        return self._method_route("DELETE", rule, options)
+
+    def before_request(self, func: T_before) -> T_before:
+        """Run ``func()`` before each view, in registration order.
+
+        If it returns anything but ``None``, that value is the response and the view is
+        skipped (``after_request`` functions still run).
+        """
+        self._check_setup_finished("before_request")
+        self.before_request_funcs[None].append(func)
+        return func
+
+    def after_request(self, func: T_after) -> T_after:
+        """Run ``func(response)`` after each view; it returns the response to send.
+
+        Runs in reverse registration order for every response, error pages included (an
+        error raised while producing the 500 page is logged and the plain page sent).
+        """
+        self._check_setup_finished("after_request")
+        self.after_request_funcs[None].append(func)
+        return func
+
+    def teardown_request(self, func: T_teardown) -> T_teardown:
+        """Run ``func(error)`` when the request ends, whatever happened.
+
+        ``error`` is the unhandled exception, or ``None``. It runs after the response was
+        sent, also when the client disconnected, shielded from cancellation for up to
+        ten seconds. Its own exceptions are logged and ignored.
+        """
+        self._check_setup_finished("teardown_request")
+        self.teardown_request_funcs[None].append(func)
+        return func
+
+    def errorhandler(
+        self, code_or_exception: type[BaseException] | int
+    ) -> Callable[[T_error], T_error]:
+        """Register the decorated function to turn an error into a response.
+
+        ``@app.errorhandler(404)`` handles that status; ``@app.errorhandler(ValueError)``
+        handles that class and its subclasses; the most specific registration wins. The
+        function receives the exception (`HTTPException` for status codes) and returns
+        anything a view may return.
+
+        Raises:
+            SetupError: the key is not an error code or an ``Exception`` subclass.
+        """
+
+        def decorator(func: T_error) -> T_error:
+            self.register_error_handler(code_or_exception, func)
+            return func
+
+        return decorator
+
+    def register_error_handler(
+        self, code_or_exception: type[BaseException] | int, func: ErrorHandlerCallable
+    ) -> None:
+        """The non-decorator form of `errorhandler`."""
+        self._check_setup_finished("errorhandler")
+        exception_class, code = error_handler_key(code_or_exception)
+        self.error_handler_spec[None][code][exception_class] = func

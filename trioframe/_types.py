@@ -1,0 +1,136 @@
+"""The ASGI vocabulary trioframe speaks, and the shapes of values user code hands back.
+
+Scopes and messages are typed as in the ASGI 3 specification. Only the connection handlers
+(``_http_handler``, ``_lifespan``) read or build these dicts; everything after them works
+with ``Request`` and ``Response``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypeAlias, TypedDict
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import Headers
+
+    from ._response import Response
+
+
+class ASGIVersions(TypedDict):
+    spec_version: str
+    version: Literal["3.0"]
+
+
+class HTTPScope(TypedDict):
+    type: Literal["http"]
+    asgi: ASGIVersions
+    http_version: str
+    method: str
+    scheme: str
+    path: str
+    raw_path: NotRequired[bytes]
+    query_string: bytes
+    root_path: str
+    headers: Iterable[tuple[bytes, bytes]]
+    client: tuple[str, int] | None
+    server: tuple[str, int | None] | None
+    state: NotRequired[dict[str, Any]]
+    extensions: NotRequired[dict[str, dict[object, object]]]
+
+
+class LifespanScope(TypedDict):
+    type: Literal["lifespan"]
+    asgi: ASGIVersions
+    state: NotRequired[dict[str, Any]]
+
+
+class HTTPRequestEvent(TypedDict):
+    type: Literal["http.request"]
+    body: bytes
+    more_body: bool
+
+
+class HTTPDisconnectEvent(TypedDict):
+    type: Literal["http.disconnect"]
+
+
+class HTTPResponseStartEvent(TypedDict):
+    type: Literal["http.response.start"]
+    status: int
+    headers: Iterable[tuple[bytes, bytes]]
+    trailers: NotRequired[bool]
+
+
+class HTTPResponseBodyEvent(TypedDict):
+    type: Literal["http.response.body"]
+    body: bytes
+    more_body: bool
+
+
+class LifespanStartupEvent(TypedDict):
+    type: Literal["lifespan.startup"]
+
+
+class LifespanShutdownEvent(TypedDict):
+    type: Literal["lifespan.shutdown"]
+
+
+class LifespanStartupCompleteEvent(TypedDict):
+    type: Literal["lifespan.startup.complete"]
+
+
+class LifespanStartupFailedEvent(TypedDict):
+    type: Literal["lifespan.startup.failed"]
+    message: str
+
+
+class LifespanShutdownCompleteEvent(TypedDict):
+    type: Literal["lifespan.shutdown.complete"]
+
+
+class LifespanShutdownFailedEvent(TypedDict):
+    type: Literal["lifespan.shutdown.failed"]
+    message: str
+
+
+ASGIReceiveEvent: TypeAlias = (
+    HTTPRequestEvent | HTTPDisconnectEvent | LifespanStartupEvent | LifespanShutdownEvent
+)
+ASGISendEvent: TypeAlias = (
+    HTTPResponseStartEvent
+    | HTTPResponseBodyEvent
+    | LifespanStartupCompleteEvent
+    | LifespanStartupFailedEvent
+    | LifespanShutdownCompleteEvent
+    | LifespanShutdownFailedEvent
+)
+
+# The raw ASGI boundary: servers pass plain dicts of their own types, so the entry point takes
+# any mapping and the handlers narrow it to the TypedDicts above once the scope type is known.
+ASGIScope: TypeAlias = Mapping[str, Any]
+ASGIReceive: TypeAlias = Callable[[], Awaitable[Any]]
+ASGISend: TypeAlias = Callable[[Any], Awaitable[None]]
+
+# What a view, a hook or an error handler may return.
+HeadersValue: TypeAlias = "Headers | Mapping[str, str | Iterable[str]] | Iterable[tuple[str, str]]"
+StatusValue: TypeAlias = int | str
+ResponseBody: TypeAlias = (
+    "Response | str | bytes | Mapping[str, Any] | list[Any]"
+    " | AsyncIterable[str | bytes] | Iterator[str | bytes]"
+)
+ResponseReturnValue: TypeAlias = (
+    "ResponseBody | tuple[ResponseBody, StatusValue]"
+    " | tuple[ResponseBody, HeadersValue]"
+    " | tuple[ResponseBody, StatusValue, HeadersValue]"
+)
+
+# Registered callables: each may be a coroutine function or a plain function (run in a thread).
+ViewCallable: TypeAlias = Callable[..., Awaitable[Any]] | Callable[..., Any]
+BeforeRequestCallable: TypeAlias = Callable[[], Awaitable[Any]] | Callable[[], Any]
+AfterRequestCallable: TypeAlias = (
+    "Callable[[Response], Awaitable[Response]] | Callable[[Response], Response]"
+)
+TeardownCallable: TypeAlias = (
+    Callable[[BaseException | None], Awaitable[None]] | Callable[[BaseException | None], None]
+)
+ErrorHandlerCallable: TypeAlias = Callable[[Any], Awaitable[Any]] | Callable[[Any], Any]

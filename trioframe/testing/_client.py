@@ -1,0 +1,347 @@
+"""The in-memory test client: requests go straight into the app's ASGI callable.
+
+The app runs in the calling task of the test's own Trio run, so there are no sockets and no
+threads, trio's ``MockClock`` works, and an exception the app lets through (with
+``TESTING`` on) is raised in the test exactly as the app raised it.
+"""
+
+from __future__ import annotations
+
+import email.message
+import http.client
+import http.cookiejar
+import urllib.request
+from collections import deque
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
+from urllib.parse import urljoin, urlsplit
+
+import trio
+from werkzeug.datastructures import Headers
+from werkzeug.http import dump_cookie
+
+from trioframe._response import Response
+
+from ._builder import FileValue, QueryValue, TestRequest, make_test_request
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from werkzeug.datastructures import MultiDict
+
+    from trioframe._app import Trioframe
+    from trioframe._types import HeadersValue, HTTPScope
+
+#: Redirect statuses ``follow_redirects`` follows.
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+#: The most redirects followed for one request before giving up.
+MAX_REDIRECTS = 30
+#: Request bodies reach the app in chunks of this size, as from a server.
+BODY_CHUNK_BYTES = 64 * 1024
+
+
+class RequestOptions(TypedDict, total=False):
+    """The keyword arguments every test-client request method takes."""
+
+    query_string: QueryValue | None
+    headers: HeadersValue | None
+    json: Any
+    form: Mapping[str, Any] | MultiDict[str, Any] | None
+    files: Mapping[str, FileValue | list[FileValue]] | None
+    data: str | bytes | None
+    auth: tuple[str, str] | None
+    scheme: str
+    root_path: str
+    http_version: str
+
+
+class TestResponse(Response):
+    """A response the test client received: a `Response` plus what led to it."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    #: The redirect responses followed on the way here, oldest first.
+    history: tuple[TestResponse, ...] = ()
+    #: The request that produced this response.
+    request: TestRequest | None = None
+
+
+class TestClient:
+    """Calls the app in the test's own Trio run, as ``await client.get("/")``.
+
+    Each method takes the path (or a full URL) and the `RequestOptions`: ``query_string``,
+    ``headers``, one body argument (``json``, ``form`` with optional ``files``, or ``data``),
+    ``auth=(user, password)`` for Basic auth, and ``follow_redirects``. Cookies the app sets
+    are kept and sent back, as a browser would.
+
+    Args:
+        app: The application under test.
+        use_cookies: Keep and send cookies.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(self, app: Trioframe, *, use_cookies: bool = True) -> None:
+        self.app = app
+        #: The cookies kept between requests (a standard library ``CookieJar``).
+        self.cookie_jar = http.cookiejar.CookieJar() if use_cookies else None
+
+    async def open(
+        self,
+        path: str = "/",
+        *,
+        method: str = "GET",
+        follow_redirects: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> TestResponse:
+        """Send a request with any method and return the response.
+
+        Raises:
+            Exception: whatever the app raised and did not handle, when it propagates
+                exceptions (``TESTING``).
+            RuntimeError: redirects went on for more than ``MAX_REDIRECTS`` hops.
+        """
+        request = make_test_request(self.app, path, method=method, **options)
+        response = await self._send(request)
+        history: list[TestResponse] = []
+        while (
+            follow_redirects
+            and response.status_code in REDIRECT_CODES
+            and "Location" in response.headers
+        ):
+            if len(history) == MAX_REDIRECTS:
+                raise RuntimeError(
+                    f"Followed {MAX_REDIRECTS} redirects from {path!r} without reaching a "
+                    f"final response; the last one went to {response.headers['Location']!r}"
+                )
+            history.append(response)
+            request = _redirected(request, response)
+            response = await self._send(request)
+        response.history = tuple(history)
+        return response
+
+    async def get(
+        self,
+        path: str = "/",
+        *,
+        follow_redirects: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> TestResponse:
+        """Send a ``GET`` request; see `open`."""
+        return await self.open(path, method="GET", follow_redirects=follow_redirects, **options)
+
+    async def post(
+        self,
+        path: str = "/",
+        *,
+        follow_redirects: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> TestResponse:
+        """Send a ``POST`` request; see `open`."""
+        return await self.open(path, method="POST", follow_redirects=follow_redirects, **options)
+
+    async def put(
+        self,
+        path: str = "/",
+        *,
+        follow_redirects: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> TestResponse:
+        """Send a ``PUT`` request; see `open`."""
+        return await self.open(path, method="PUT", follow_redirects=follow_redirects, **options)
+
+    async def patch(
+        self,
+        path: str = "/",
+        *,
+        follow_redirects: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> TestResponse:
+        """Send a ``PATCH`` request; see `open`."""
+        return await self.open(path, method="PATCH", follow_redirects=follow_redirects, **options)
+
+    async def delete(
+        self,
+        path: str = "/",
+        *,
+        follow_redirects: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> TestResponse:
+        """Send a ``DELETE`` request; see `open`."""
+        return await self.open(path, method="DELETE", follow_redirects=follow_redirects, **options)
+
+    async def head(
+        self,
+        path: str = "/",
+        *,
+        follow_redirects: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> TestResponse:
+        """Send a ``HEAD`` request; see `open`."""
+        return await self.open(path, method="HEAD", follow_redirects=follow_redirects, **options)
+
+    async def options(
+        self,
+        path: str = "/",
+        *,
+        follow_redirects: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> TestResponse:
+        """Send an ``OPTIONS`` request; see `open`."""
+        return await self.open(path, method="OPTIONS", follow_redirects=follow_redirects, **options)
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        *,
+        domain: str = "localhost",
+        path: str = "/",
+        **attributes: Any,
+    ) -> None:
+        """Store a cookie as if ``domain`` had set it; ``attributes`` as for ``set_cookie``."""
+        jar = self._jar()
+        header = dump_cookie(key, value, path=path, **attributes)
+        jar.extract_cookies(
+            _set_cookies([header]), urllib.request.Request(f"http://{domain}{path}")
+        )
+
+    def get_cookie(
+        self, key: str, *, domain: str = "localhost", path: str = "/"
+    ) -> http.cookiejar.Cookie | None:
+        """The stored cookie ``key`` for ``domain`` and ``path``, or ``None``."""
+        for cookie in self._jar():
+            if cookie.name == key and cookie.path == path and cookie.domain in _jar_domains(domain):
+                return cookie
+        return None
+
+    def delete_cookie(self, key: str, *, domain: str = "localhost", path: str = "/") -> None:
+        """Forget the cookie ``key`` for ``domain`` and ``path``, if it is stored."""
+        cookie = self.get_cookie(key, domain=domain, path=path)
+        if cookie is not None:
+            self._jar().clear(cookie.domain, cookie.path, cookie.name)
+
+    def _jar(self) -> http.cookiejar.CookieJar:
+        if self.cookie_jar is None:
+            raise RuntimeError("This client was created with use_cookies=False")
+        return self.cookie_jar
+
+    async def _send(self, request: TestRequest) -> TestResponse:
+        headers = request.headers.copy()
+        if self.cookie_jar is not None and "Cookie" not in headers:
+            cookie_request = urllib.request.Request(request.url)
+            self.cookie_jar.add_cookie_header(cookie_request)
+            cookie_header = cookie_request.get_header("Cookie")
+            if cookie_header:
+                headers["Cookie"] = cookie_header
+        status, raw_headers, body = await call_app(
+            self.app, replace(request, headers=headers).scope(), request.body
+        )
+        response = TestResponse(body, status)
+        response.headers = Headers(
+            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw_headers]
+        )
+        response.request = request
+        if self.cookie_jar is not None:
+            self.cookie_jar.extract_cookies(
+                _set_cookies(response.headers.getlist("Set-Cookie")),
+                urllib.request.Request(request.url),
+            )
+        return response
+
+
+async def call_app(
+    app: Trioframe, scope: HTTPScope, body: bytes
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Run one ASGI request in the calling task and collect the response.
+
+    ``receive`` hands out the body in chunks, then waits until the response is complete and
+    reports the disconnect, as a server does once a response has been sent.
+
+    Raises:
+        RuntimeError: the app returned without sending a complete response.
+    """
+    messages = deque(
+        {
+            "type": "http.request",
+            "body": body[start : start + BODY_CHUNK_BYTES],
+            "more_body": start + BODY_CHUNK_BYTES < len(body),
+        }
+        for start in range(0, max(len(body), 1), BODY_CHUNK_BYTES)
+    )
+    complete = trio.Event()
+    status: int | None = None
+    headers: list[tuple[bytes, bytes]] = []
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            await trio.lowlevel.checkpoint()
+            return messages.popleft()
+        await complete.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        await trio.lowlevel.checkpoint()
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers.extend(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                complete.set()
+
+    await app(scope, receive, send)
+    if status is None or not complete.is_set():
+        raise RuntimeError(
+            f"The app returned without completing a response to {scope['method']} {scope['path']}"
+        )
+    return status, headers, b"".join(chunks)
+
+
+def _redirected(request: TestRequest, response: TestResponse) -> TestRequest:
+    """The request a browser makes after ``response`` redirected ``request``."""
+    target = urlsplit(urljoin(request.url, response.headers["Location"]))
+    keep_body = response.status_code in (307, 308)
+    headers = request.headers.copy()
+    headers["Host"] = target.netloc or request.host
+    if not keep_body:
+        for name in ("Content-Type", "Content-Length"):
+            headers.pop(name, None)
+    path = target.path or "/"
+    if request.root_path and path.startswith(request.root_path):
+        path = path[len(request.root_path) :]
+    return replace(
+        request,
+        method=request.method if keep_body or request.method == "HEAD" else "GET",
+        scheme=target.scheme or request.scheme,
+        host=target.netloc or request.host,
+        path=path,
+        query_string=target.query.encode("latin-1"),
+        headers=headers,
+        body=request.body if keep_body else b"",
+    )
+
+
+class _SetCookies:
+    """The slice of an HTTP response that ``CookieJar.extract_cookies`` reads."""
+
+    def __init__(self, headers: list[str]) -> None:
+        self._message = email.message.Message()
+        for header in headers:
+            self._message["Set-Cookie"] = header
+
+    def info(self) -> email.message.Message:
+        return self._message
+
+
+def _set_cookies(headers: list[str]) -> http.client.HTTPResponse:
+    # CookieJar only calls info() on the response, which _SetCookies provides.
+    return cast("http.client.HTTPResponse", _SetCookies(headers))
+
+
+def _jar_domains(domain: str) -> tuple[str, ...]:
+    # CookieJar files host-only cookies of a dotless host such as "localhost" under
+    # "localhost.local" (RFC 2965's effective host name), and domain cookies with a dot.
+    return (domain, f"{domain}.local", f".{domain}")

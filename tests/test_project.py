@@ -1,0 +1,40 @@
+"""The README's promises about the repository itself."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def _readme_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    first_block = re.search(r"```sh\n(.*?)```", readme, re.DOTALL)
+    assert first_block is not None, "the README starts with a shell block of set-up commands"
+    return [line for line in first_block.group(1).splitlines() if line and not line.startswith("#")]
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert readme.index("```sh") < readme.index("## ")
+    serve, test = _readme_commands()
+    assert "pip install ." in serve
+    assert "--worker-class trio" in serve
+    assert "127.0.0.1:5000" in serve
+    assert "'.[test]'" in test
+    assert "pytest" in test
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    _, test = _readme_commands()
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test in ci
+
+
+def test_the_served_example_exists() -> None:
+    serve, _ = _readme_commands()
+    target = serve.rsplit(" ", 1)[-1]
+    path, _, attribute = target.partition(":")
+    assert (ROOT / path).is_file()
+    assert f"{attribute} = Trioframe(" in (ROOT / path).read_text()

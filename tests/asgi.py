@@ -113,3 +113,63 @@ class Peer:
             for message in self.sent
             if message["type"] == "http.response.body" and message["body"]
         ]
+
+
+def websocket_scope(
+    path: str = "/",
+    *,
+    denial_responses: bool = True,
+    subprotocols: list[str] | None = None,
+) -> dict[str, Any]:
+    """A minimal ASGI ``websocket`` scope; ``denial_responses`` offers that extension."""
+    return {
+        "type": "websocket",
+        "asgi": {"spec_version": "2.4", "version": "3.0"},
+        "http_version": "1.1",
+        "scheme": "ws",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+        "subprotocols": subprotocols or [],
+        "extensions": {"websocket.http.response": {}} if denial_responses else {},
+    }
+
+
+class WebsocketPeer:
+    """The server side of one ASGI websocket connection, with scripted client messages.
+
+    ``receive`` hands out the queued messages (``websocket.connect`` first unless told
+    otherwise), then blocks until the test calls `disconnect`. ``send`` records everything.
+    """
+
+    def __init__(self, messages: list[dict[str, Any]] | None = None, *, connect: bool = True):
+        self._messages = ([{"type": "websocket.connect"}] if connect else []) + list(messages or [])
+        self.sent: list[dict[str, Any]] = []
+        self._disconnected = trio.Event()
+        self._disconnect_code = 1000
+
+    async def receive(self) -> dict[str, Any]:
+        await trio.lowlevel.checkpoint()
+        if self._messages:
+            message: dict[str, Any] = self._messages.pop(0)
+            return message
+        await self._disconnected.wait()
+        return {"type": "websocket.disconnect", "code": self._disconnect_code}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await trio.lowlevel.checkpoint()
+        self.sent.append(message)
+
+    def disconnect(self, code: int = 1000) -> None:
+        """The client goes away with ``code``."""
+        self._disconnect_code = code
+        self._disconnected.set()
+
+    @property
+    def types(self) -> list[str]:
+        """The types of the messages sent so far."""
+        return [message["type"] for message in self.sent]

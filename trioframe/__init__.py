@@ -8,7 +8,9 @@ from ._context import current_app as current_app
 from ._context import g as g
 from ._context import has_app_context as has_app_context
 from ._context import has_request_context as has_request_context
+from ._context import has_websocket_context as has_websocket_context
 from ._context import request as request
+from ._context import websocket as websocket
 from ._exceptions import BadRequest as BadRequest
 from ._exceptions import BuildError as BuildError
 from ._exceptions import Conflict as Conflict
@@ -32,6 +34,8 @@ from ._exceptions import TrioframeError as TrioframeError
 from ._exceptions import Unauthorized as Unauthorized
 from ._exceptions import UnprocessableEntity as UnprocessableEntity
 from ._exceptions import UnsupportedMediaType as UnsupportedMediaType
+from ._exceptions import UpgradeRequired as UpgradeRequired
+from ._exceptions import WebsocketDisconnect as WebsocketDisconnect
 from ._exceptions import abort as abort
 from ._formparser import FileStorage as FileStorage
 from ._json import JSONProvider as JSONProvider
@@ -42,6 +46,7 @@ from ._response import jsonify as jsonify
 from ._response import make_response as make_response
 from ._response import redirect as redirect
 from ._routing import url_for as url_for
+from ._websocket import Websocket as Websocket
 
 __all__ = [
     "BadRequest",
@@ -74,16 +79,21 @@ __all__ = [
     "Unauthorized",
     "UnprocessableEntity",
     "UnsupportedMediaType",
+    "UpgradeRequired",
+    "Websocket",
+    "WebsocketDisconnect",
     "abort",
     "current_app",
     "g",
     "has_app_context",
     "has_request_context",
+    "has_websocket_context",
     "jsonify",
     "make_response",
     "redirect",
     "request",
     "url_for",
+    "websocket",
 ]
 
 # Tracebacks and reprs show the public path, not the private module.

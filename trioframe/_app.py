@@ -13,12 +13,14 @@ import werkzeug.exceptions
 from werkzeug.routing import Map, MapAdapter
 
 from ._asgi import dispatch
-from ._config import Config
+from ._config import DEFAULT_CONFIG, Config
 from ._context import (
     AppContext,
     RequestContext,
     current_request_context,
+    current_websocket_context,
     has_request_context,
+    has_websocket_context,
 )
 from ._exceptions import (
     HTTPException,
@@ -26,13 +28,15 @@ from ._exceptions import (
     OutsideContextError,
     SetupError,
     from_werkzeug,
+    strip_disconnects,
     unwrap_exception_group,
 )
 from ._json import JSONProvider
-from ._request import Request
+from ._request import BaseRequestWebsocket, Request
 from ._response import Response, coerce_response, http_exception_response
 from ._routing import Rule, build, make_rule, match
 from ._scaffold import Scaffold, call_maybe_async
+from ._websocket import Websocket
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -41,25 +45,11 @@ if TYPE_CHECKING:
         ASGIReceive,
         ASGIScope,
         ASGISend,
-        ErrorHandlerCallable,
         ResponseReturnValue,
+        TeardownCallable,
         ViewCallable,
     )
     from .testing import TestClient
-
-#: The settings every application starts with; see the configuration docs for each.
-DEFAULT_CONFIG: dict[str, Any] = {
-    "DEBUG": False,
-    "TESTING": False,
-    "PROPAGATE_EXCEPTIONS": None,
-    "SECRET_KEY": None,
-    "SERVER_NAME": None,
-    "APPLICATION_ROOT": "/",
-    "PREFERRED_URL_SCHEME": "http",
-    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
-    "MAX_FORM_MEMORY_SIZE": 500_000,
-    "MAX_FORM_PARTS": 1_000,
-}
 
 
 class Trioframe(Scaffold):
@@ -208,11 +198,11 @@ class Trioframe(Scaffold):
         return client_class(self)
 
     @overload
-    def create_url_adapter(self, request: Request) -> MapAdapter: ...
+    def create_url_adapter(self, request: BaseRequestWebsocket) -> MapAdapter: ...
     @overload
     def create_url_adapter(self, request: None) -> MapAdapter | None: ...
-    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
-        """Bind the URL map to a request, or to ``SERVER_NAME`` when there is no request."""
+    def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:
+        """Bind the URL map to a request or websocket, or to ``SERVER_NAME`` without one."""
         if request is not None:
             return self.url_map.bind(
                 request.host,
@@ -231,8 +221,9 @@ class Trioframe(Scaffold):
             url_scheme=self.config["PREFERRED_URL_SCHEME"],
         )
 
-    def match_request(self, request: Request, adapter: MapAdapter) -> None:
-        """Route ``request``: set ``url_rule`` and ``view_args``, or ``routing_exception``."""
+    def match_request(self, request: BaseRequestWebsocket, adapter: MapAdapter) -> None:
+        """Route a request or websocket: set ``url_rule`` and ``view_args``, or
+        ``routing_exception``."""
         try:
             request.url_rule, request.view_args = match(adapter, request.method)
         except HTTPException as error:
@@ -250,8 +241,11 @@ class Trioframe(Scaffold):
     ) -> str:
         """Build a URL for ``endpoint``; see the module-level `url_for`."""
         adapter: MapAdapter | None
-        if has_request_context():
-            adapter = current_request_context().url_adapter
+        if has_request_context() or has_websocket_context():
+            context = (
+                current_request_context() if has_request_context() else current_websocket_context()
+            )
+            adapter = context.url_adapter
             if _external is None:
                 _external = _scheme is not None
         else:
@@ -277,7 +271,7 @@ class Trioframe(Scaffold):
 
     # Dispatch -------------------------------------------------------------------------------
 
-    def _scopes(self, request: Request) -> tuple[str | None, ...]:
+    def _scopes(self, request: BaseRequestWebsocket) -> tuple[str | None, ...]:
         """Whose hooks apply to ``request``: the app's (``None``); blueprints come with #5."""
         return (None,)
 
@@ -360,24 +354,8 @@ class Trioframe(Scaffold):
                 response = result
         return response
 
-    def _find_error_handler(
-        self, error: Exception, request: Request
-    ) -> ErrorHandlerCallable | None:
-        code = error.code if isinstance(error, HTTPException) else None
-        codes = (code, None) if code is not None else (None,)
-        for wanted in codes:
-            for scope in self._scopes(request):
-                handlers = self.error_handler_spec.get(scope, {}).get(wanted)
-                if not handlers:
-                    continue
-                for cls in type(error).__mro__:
-                    handler = handlers.get(cls)
-                    if handler is not None:
-                        return handler
-        return None
-
     async def handle_user_exception(
-        self, request: Request, error: Exception
+        self, request: BaseRequestWebsocket, error: Exception
     ) -> ResponseReturnValue:
         """Turn an exception from a hook or view into a response with the error handlers.
 
@@ -391,7 +369,7 @@ class Trioframe(Scaffold):
         error = unwrap_exception_group(error)
         if isinstance(error, werkzeug.exceptions.HTTPException):
             error = from_werkzeug(error)
-        handler = self._find_error_handler(error, request)
+        handler = self.find_error_handler(error, self._scopes(request))
         if handler is not None:
             return await call_maybe_async(handler, error)  # type: ignore[no-any-return]
         if isinstance(error, HTTPException):
@@ -401,43 +379,150 @@ class Trioframe(Scaffold):
     async def handle_exception(self, request: Request, error: Exception) -> Response:
         """Turn an unhandled exception into a 500 response, logging its traceback.
 
-        The client sees a generic page (or what a 500 handler returns), never the error.
+        The client sees a generic page (or what a 500 handler returns), never the error;
+        ``after_request`` functions run on it.
 
         Raises:
             Exception: ``error`` itself when exceptions propagate (``TESTING``).
         """
+        server_error, response = await self._server_error_response(request, error)
+        try:
+            return await self.process_response(request, response)
+        except Exception as hook_error:
+            self.log_exception(request, hook_error)
+            return http_exception_response(server_error, self.response_class)
+
+    async def handle_websocket_exception(self, websocket: Websocket, error: Exception) -> Response:
+        """Turn an unhandled websocket exception into a 500 response, logging its traceback.
+
+        Before accept the response refuses the connection; after, its status makes the
+        close code 1011.
+
+        Raises:
+            Exception: ``error`` itself when exceptions propagate (``TESTING``).
+        """
+        _, response = await self._server_error_response(websocket, error)
+        return response
+
+    async def _server_error_response(
+        self, request: BaseRequestWebsocket, error: Exception
+    ) -> tuple[InternalServerError, Response]:
         if self.propagate_exceptions:
             raise error
         self.log_exception(request, error)
         server_error = InternalServerError(original_exception=error)
-        handler = self._find_error_handler(server_error, request)
+        handler = self.find_error_handler(server_error, self._scopes(request))
         try:
-            if handler is None:
-                rv: object = http_exception_response(server_error, self.response_class)
-            else:
-                rv = await call_maybe_async(handler, server_error)
-            return await self.process_response(request, self._make_response(rv))
+            if handler is not None:
+                return server_error, self._make_response(
+                    await call_maybe_async(handler, server_error)
+                )
         except Exception as handler_error:
             # The error page failed too: log that, and fall back to the plain 500 page.
             self.log_exception(request, handler_error)
-            return http_exception_response(server_error, self.response_class)
+        return server_error, http_exception_response(server_error, self.response_class)
 
-    def log_exception(self, request: Request, error: BaseException) -> None:
+    def log_exception(self, request: BaseRequestWebsocket, error: BaseException) -> None:
         """Log an unhandled exception with its traceback to `logger`."""
-        self.logger.error("Exception on %s [%s]", request.path, request.method, exc_info=error)
+        if isinstance(request, Websocket):
+            self.logger.error("Exception on websocket %s", request.path, exc_info=error)
+        else:
+            self.logger.error("Exception on %s [%s]", request.path, request.method, exc_info=error)
 
     async def do_teardown_request(self, error: BaseException | None) -> None:
         """Run the ``teardown_request`` functions, newest first; their errors are logged."""
         request = current_request_context().request
+        await self._teardown(self.teardown_request_funcs, request, error, "teardown_request")
+
+    async def do_teardown_websocket(self, error: BaseException | None) -> None:
+        """Run the ``teardown_websocket`` functions, newest first; their errors are logged."""
+        websocket = current_websocket_context().websocket
+        await self._teardown(self.teardown_websocket_funcs, websocket, error, "teardown_websocket")
+
+    async def _teardown(
+        self,
+        funcs: dict[str | None, list[TeardownCallable]],
+        request: BaseRequestWebsocket,
+        error: BaseException | None,
+        kind: str,
+    ) -> None:
         for scope in self._scopes(request):
-            for func in reversed(self.teardown_request_funcs.get(scope, ())):
+            for func in reversed(funcs.get(scope, ())):
                 try:
                     await call_maybe_async(func, error)
                 except Exception as teardown_error:
                     if self.propagate_exceptions:
                         raise
                     self.logger.error(
-                        "Error in teardown_request function %s",
-                        func.__qualname__,
-                        exc_info=teardown_error,
+                        "Error in %s function %s", kind, func.__qualname__, exc_info=teardown_error
                     )
+
+    # Websocket dispatch -----------------------------------------------------------------
+
+    async def full_dispatch_websocket(self, websocket: Websocket) -> Response | None:
+        """Run ``before_websocket`` hooks, the handler and ``after_websocket`` hooks.
+
+        Errors go to the error handlers, as for requests; a `WebsocketDisconnect` is a
+        normal end.
+
+        Returns:
+            The response the handler (or an error handler) produced, or ``None``. Before
+            accept, a response refuses the connection; after, its status sets the close code.
+
+        Raises:
+            Exception: what no error handler took.
+        """
+        self._got_first_request = True
+        try:
+            rv = await self.preprocess_websocket(websocket)
+            if rv is None:
+                rv = await self.dispatch_websocket(websocket)
+                if rv is not None and websocket.accepted:
+                    self.logger.error(
+                        "The websocket handler for %s returned a response after accepting the "
+                        "connection; a response can only refuse a websocket before it is "
+                        "accepted, so the connection was closed instead",
+                        websocket.path,
+                    )
+        except Exception as error:
+            remaining = strip_disconnects(error)
+            rv = (
+                None
+                if remaining is None
+                else await self.handle_user_exception(websocket, remaining)
+            )
+        response = self._make_response(rv) if rv is not None else None
+        return await self.postprocess_websocket(websocket, response)
+
+    async def preprocess_websocket(self, websocket: Websocket) -> ResponseReturnValue | None:
+        """Run the ``before_websocket`` functions; the first non-``None`` result is returned."""
+        for scope in self._scopes(websocket):
+            for func in self.before_websocket_funcs.get(scope, ()):
+                rv = await call_maybe_async(func)
+                if rv is not None:
+                    return rv  # type: ignore[no-any-return]  # hooks return view values
+        return None
+
+    async def dispatch_websocket(self, websocket: Websocket) -> ResponseReturnValue | None:
+        """Call the handler the websocket was routed to.
+
+        Raises:
+            HTTPException: routing failed (404, or the URL does not serve websockets).
+        """
+        if websocket.routing_exception is not None:
+            raise websocket.routing_exception
+        rule = websocket.url_rule
+        # Routing set both, since it raised no routing_exception.
+        assert rule is not None
+        assert websocket.view_args is not None
+        handler = self.view_functions[rule.endpoint]
+        return await handler(**websocket.view_args)  # type: ignore[no-any-return]
+
+    async def postprocess_websocket(
+        self, websocket: Websocket, response: Response | None
+    ) -> Response | None:
+        """Pass the handler's outcome through the ``after_websocket`` functions, newest first."""
+        for scope in self._scopes(websocket):
+            for func in reversed(self.after_websocket_funcs.get(scope, ())):
+                response = await call_maybe_async(func, response)
+        return response

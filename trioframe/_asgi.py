@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, cast
 
 from ._http_handler import handle_http
 from ._lifespan import handle_lifespan
+from ._websocket_handler import handle_websocket
 
 if TYPE_CHECKING:
     from ._app import Trioframe
-    from ._types import ASGIReceive, ASGIScope, ASGISend, HTTPScope, LifespanScope
+    from ._types import ASGIReceive, ASGIScope, ASGISend, HTTPScope, LifespanScope, WebsocketScope
 
 
 async def dispatch(app: Trioframe, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
@@ -21,6 +22,8 @@ async def dispatch(app: Trioframe, scope: ASGIScope, receive: ASGIReceive, send:
     kind = scope["type"]
     if kind == "http":
         await handle_http(app, cast("HTTPScope", scope), receive, send)
+    elif kind == "websocket":
+        await handle_websocket(app, cast("WebsocketScope", scope), receive, send)
     elif kind == "lifespan":
         await handle_lifespan(app, cast("LifespanScope", scope), receive, send)
     else:

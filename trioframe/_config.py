@@ -13,6 +13,24 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 
+#: The settings every application starts with; see the configuration docs for each.
+DEFAULT_CONFIG: dict[str, Any] = {
+    "DEBUG": False,
+    "TESTING": False,
+    "PROPAGATE_EXCEPTIONS": None,
+    "SECRET_KEY": None,
+    "SERVER_NAME": None,
+    "APPLICATION_ROOT": "/",
+    "PREFERRED_URL_SCHEME": "http",
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 500_000,
+    "MAX_FORM_PARTS": 1_000,
+    "WEBSOCKET_MAX_MESSAGE_SIZE": 1024 * 1024,
+    "WEBSOCKET_QUEUE_SIZE": 16,
+    "WEBSOCKET_QUEUE_OVERFLOW": "block",
+}
+
+
 class Config(dict[str, Any]):
     """The application's settings: a ``dict`` whose keys are upper-case names.
 

@@ -1,4 +1,4 @@
-"""The context globals ``current_app``, ``g`` and ``request``, backed by contextvars.
+"""The context globals ``current_app``, ``g``, ``request`` and ``websocket``, on contextvars.
 
 Each request is handled in its own Trio task, and each task has its own copy of the context,
 so the globals are per request without any locking. ``nursery.start_soon`` copies the
@@ -9,7 +9,7 @@ Worker threads started with ``trio.to_thread`` see them too.
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import trio
 from werkzeug.local import LocalProxy
@@ -21,13 +21,15 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from ._app import Trioframe
-    from ._request import Request
+    from ._request import BaseRequestWebsocket, Request
+    from ._websocket import Websocket
 
 #: How long teardown work may take when the request is being cancelled.
 TEARDOWN_TIMEOUT_S = 10.0
 
 _cv_app: ContextVar[AppContext] = ContextVar("trioframe.app_context")
 _cv_request: ContextVar[RequestContext] = ContextVar("trioframe.request_context")
+_cv_websocket: ContextVar[WebsocketContext] = ContextVar("trioframe.websocket_context")
 
 
 class AppGlobals:
@@ -120,49 +122,51 @@ class AppContext:
         await trio.lowlevel.cancel_shielded_checkpoint()
 
 
-class RequestContext:
-    """Makes ``request`` available (and ``current_app`` and ``g``) while a request is handled.
+class _ConnectionContext:
+    """What request and websocket contexts share: app context, routing and teardown."""
 
-    Entering matches the URL against the app's rules; leaving runs the ``teardown_request``
-    functions and closes uploaded files, even when the request was cancelled.
-    """
+    _var: ClassVar[ContextVar[Any]]
+    _teardown_name: ClassVar[str]
 
-    def __init__(self, app: Trioframe, request: Request) -> None:
+    def __init__(self, app: Trioframe, connection: BaseRequestWebsocket) -> None:
         self.app = app
-        self.request = request
         self.app_context = AppContext(app)
-        self.url_adapter = app.create_url_adapter(request)
-        self._tokens: list[Token[RequestContext]] = []
+        self.url_adapter = app.create_url_adapter(connection)
+        self._connection = connection
+        self._tokens: list[Token[Any]] = []
 
     def push(self) -> None:
-        """Make this the current request (and application) context and route the request."""
+        """Make this the current context (with its application context) and route the URL."""
         self.app_context.push()
-        self._tokens.append(_cv_request.set(self))
-        self.app.match_request(self.request, self.url_adapter)
+        self._tokens.append(self._var.set(self))
+        self.app.match_request(self._connection, self.url_adapter)
 
     async def pop(self, error: BaseException | None = None) -> None:
         """Run teardown functions with ``error``, then restore the previous contexts.
 
-        Teardown is shielded from cancellation, so it runs even for a request that is being
-        cancelled, but it may take at most ``TEARDOWN_TIMEOUT_S`` seconds.
+        Teardown is shielded from cancellation, so it runs even for a connection that is
+        being cancelled, but it may take at most ``TEARDOWN_TIMEOUT_S`` seconds.
         """
         try:
             with trio.move_on_after(TEARDOWN_TIMEOUT_S, shield=True) as scope:
-                await self.app.do_teardown_request(error)
+                await self._teardown(error)
             if scope.cancelled_caught:
                 self.app.logger.warning(
-                    "teardown_request functions for %s were cancelled after %s seconds",
-                    self.request.path,
+                    "%s functions for %s were cancelled after %s seconds",
+                    self._teardown_name,
+                    self._connection.path,
                     TEARDOWN_TIMEOUT_S,
                 )
         finally:
-            self.request.close()
-            _cv_request.reset(self._tokens.pop())
+            self._var.reset(self._tokens.pop())
             self.app_context.pop()
         # A scheduling point that cannot raise Cancelled over an exception already in flight.
         await trio.lowlevel.cancel_shielded_checkpoint()
 
-    async def __aenter__(self) -> RequestContext:
+    async def _teardown(self, error: BaseException | None) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
         await trio.lowlevel.checkpoint()
         self.push()
         return self
@@ -176,6 +180,45 @@ class RequestContext:
         await self.pop(exc)
 
 
+class RequestContext(_ConnectionContext):
+    """Makes ``request`` available (and ``current_app`` and ``g``) while a request is handled.
+
+    Entering matches the URL against the app's rules; leaving runs the ``teardown_request``
+    functions and closes uploaded files, even when the request was cancelled.
+    """
+
+    _var = _cv_request
+    _teardown_name = "teardown_request"
+
+    def __init__(self, app: Trioframe, request: Request) -> None:
+        super().__init__(app, request)
+        self.request = request
+
+    async def _teardown(self, error: BaseException | None) -> None:
+        try:
+            await self.app.do_teardown_request(error)
+        finally:
+            self.request.close()
+
+
+class WebsocketContext(_ConnectionContext):
+    """Makes ``websocket`` available (and ``current_app`` and ``g``) while a handler runs.
+
+    Entering matches the URL against the app's websocket rules; leaving runs the
+    ``teardown_websocket`` functions, however the connection ended.
+    """
+
+    _var = _cv_websocket
+    _teardown_name = "teardown_websocket"
+
+    def __init__(self, app: Trioframe, websocket: Websocket) -> None:
+        super().__init__(app, websocket)
+        self.websocket = websocket
+
+    async def _teardown(self, error: BaseException | None) -> None:
+        await self.app.do_teardown_websocket(error)
+
+
 def has_app_context() -> bool:
     """Whether an application context is active, so ``current_app`` and ``g`` work."""
     return _cv_app.get(None) is not None
@@ -184,6 +227,11 @@ def has_app_context() -> bool:
 def has_request_context() -> bool:
     """Whether a request context is active, so ``request`` works."""
     return _cv_request.get(None) is not None
+
+
+def has_websocket_context() -> bool:
+    """Whether a websocket context is active, so ``websocket`` works."""
+    return _cv_websocket.get(None) is not None
 
 
 def current_app_context() -> AppContext:
@@ -216,6 +264,21 @@ def current_request_context() -> RequestContext:
         ) from None
 
 
+def current_websocket_context() -> WebsocketContext:
+    """The active websocket context.
+
+    Raises:
+        OutsideContextError: there is none.
+    """
+    try:
+        return _cv_websocket.get()
+    except LookupError:
+        raise OutsideContextError(
+            "trioframe.websocket used outside a websocket handler; in tests, connect with "
+            "'async with app.test_client().websocket(path):'"
+        ) from None
+
+
 def _get_app() -> Trioframe:
     return current_app_context().app
 
@@ -228,7 +291,12 @@ def _get_request() -> Request:
     return current_request_context().request
 
 
+def _get_websocket() -> Websocket:
+    return current_websocket_context().websocket
+
+
 # The proxies resolve on every use, so one module-level object serves every task.
 current_app: Trioframe = LocalProxy(_get_app)  # type: ignore[assignment]
 g: AppGlobals = LocalProxy(_get_g)  # type: ignore[assignment]
 request: Request = LocalProxy(_get_request)  # type: ignore[assignment]
+websocket: Websocket = LocalProxy(_get_websocket)  # type: ignore[assignment]

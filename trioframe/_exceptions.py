@@ -8,9 +8,10 @@
     │   │   MethodNotAllowed (405), NotAcceptable (406), RequestTimeout (408),
     │   │   Conflict (409), Gone (410), LengthRequired (411), PreconditionFailed (412),
     │   │   RequestEntityTooLarge (413), UnsupportedMediaType (415),
-    │   │   UnprocessableEntity (422), TooManyRequests (429),
+    │   │   UnprocessableEntity (422), UpgradeRequired (426), TooManyRequests (429),
     │   │   InternalServerError (500), ServiceUnavailable (503)
     │   └── RequestRedirect (308)                  routing asks for another URL
+    ├── WebsocketDisconnect(code, reason)           the websocket is closed
     ├── SetupError                                  misconfiguration, or setup after serving began
     ├── BuildError                                  url_for could not build a URL
     └── OutsideContextError (also RuntimeError)     a context global used with no active context
@@ -170,6 +171,12 @@ class UnprocessableEntity(HTTPException):
     code = 422
 
 
+class UpgradeRequired(HTTPException):
+    """426: the URL serves websockets; a plain HTTP request cannot use it."""
+
+    code = 426
+
+
 class TooManyRequests(HTTPException):
     """429: the client is being rate limited."""
 
@@ -208,6 +215,23 @@ class RequestRedirect(HTTPException):
         self.new_url = new_url
 
 
+class WebsocketDisconnect(TrioframeError):
+    """The websocket is closed: the client left, or the app closed it.
+
+    ``receive()`` and ``send()`` raise it once the connection is closed. A handler that lets
+    it escape (alone, or in an ``ExceptionGroup`` from its own nursery) ends normally.
+
+    Args:
+        code: The close code (1000 is a normal closure, 1006 a connection lost without one).
+        reason: The close reason, if one was given.
+    """
+
+    def __init__(self, code: int = 1000, reason: str = "") -> None:
+        super().__init__(f"websocket closed with code {code}" + (f": {reason}" if reason else ""))
+        self.code = code
+        self.reason = reason
+
+
 class SetupError(TrioframeError):
     """The application is misconfigured, or was changed after it began serving."""
 
@@ -240,6 +264,7 @@ _ERROR_CLASSES: tuple[type[HTTPException], ...] = (
     RequestEntityTooLarge,
     UnsupportedMediaType,
     UnprocessableEntity,
+    UpgradeRequired,
     TooManyRequests,
     InternalServerError,
     ServiceUnavailable,
@@ -256,15 +281,31 @@ def _default_description(code: int) -> str:
     return _FALLBACK_DESCRIPTION
 
 
-def unwrap_exception_group(error: Exception) -> Exception:
+@overload
+def unwrap_exception_group(error: Exception) -> Exception: ...
+@overload
+def unwrap_exception_group(error: BaseException) -> BaseException: ...
+def unwrap_exception_group(error: BaseException) -> BaseException:
     """The single exception inside nested one-member groups, or ``error`` itself.
 
     A nursery wraps even one failure in an ``ExceptionGroup``; error handlers and tests
     should see what the user raised.
     """
-    while isinstance(error, ExceptionGroup) and len(error.exceptions) == 1:
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
         error = error.exceptions[0]
     return error
+
+
+def strip_disconnects(error: Exception) -> Exception | None:
+    """``error`` without its `WebsocketDisconnect` parts; ``None`` if that was all it held.
+
+    A disconnect is how a websocket normally ends, so it is never treated as a failure,
+    even inside a group from the handler's own nursery.
+    """
+    if isinstance(error, ExceptionGroup):
+        _, rest = error.split(WebsocketDisconnect)
+        return rest
+    return None if isinstance(error, WebsocketDisconnect) else error
 
 
 def http_exception_for(code: int, description: str | None = None) -> HTTPException:

@@ -150,29 +150,40 @@ async def _serve(
         await context.pop(error)
 
 
+def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
+    """Headers as ASGI wants them: lower-case names, both as latin-1 bytes."""
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
+
+
 async def send_response(
-    send: ASGISend, response: Response, *, head: bool, logger: logging.Logger
+    send: ASGISend,
+    response: Response,
+    *,
+    head: bool,
+    logger: logging.Logger,
+    message_prefix: str = "http",
 ) -> None:
     """Send ``response`` over ASGI; a streaming body is pulled as fast as ``send`` returns.
 
     For ``HEAD`` only the status and headers go out, and a stream is closed unread. Closing
     a stream is shielded but bounded; ``logger`` hears about one that would not close.
+    ``message_prefix`` is ``"websocket.http"`` for a websocket denial response.
     """
-    headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in response.headers.items()
-    ]
-    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    start_type, body_type = f"{message_prefix}.response.start", f"{message_prefix}.response.body"
+    headers = encode_headers(response.headers)
+    await send({"type": start_type, "status": response.status_code, "headers": headers})
     if not response.is_streamed:
         body = b"" if head else response.data
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await send({"type": body_type, "body": body, "more_body": False})
         return
     chunks = response.iter_body()
     try:
         if not head:
             async for chunk in chunks:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+                await send({"type": body_type, "body": chunk, "more_body": True})
+        await send({"type": body_type, "body": b"", "more_body": False})
     finally:
         with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True) as scope:
             await chunks.aclose()

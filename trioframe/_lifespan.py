@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._app import Trioframe
-    from ._types import ASGIReceive, ASGISend, LifespanScope
+    from ._types import (
+        ASGIReceive,
+        ASGISend,
+        LifespanScope,
+        LifespanShutdownCompleteEvent,
+        LifespanStartupCompleteEvent,
+    )
 
 
 async def handle_lifespan(
@@ -16,7 +22,9 @@ async def handle_lifespan(
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
+            started: LifespanStartupCompleteEvent = {"type": "lifespan.startup.complete"}
+            await send(started)
         elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
+            stopped: LifespanShutdownCompleteEvent = {"type": "lifespan.shutdown.complete"}
+            await send(stopped)
             return

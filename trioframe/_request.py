@@ -118,7 +118,41 @@ async def _replay(data: bytes) -> AsyncIterator[bytes]:
         yield data
 
 
-class Request(_SansIORequest):
+class BaseRequestWebsocket(_SansIORequest):
+    """What requests and websockets share: the URL, headers, cookies and routing results.
+
+    URL, headers, cookies, ``authorization``, ``args`` and the other header-derived
+    attributes come from werkzeug and work as in Flask.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        scheme: str,
+        server: tuple[str, int | None] | None,
+        root_path: str,
+        path: str,
+        query_string: bytes,
+        headers: Headers,
+        remote_addr: str | None,
+    ) -> None:
+        super().__init__(
+            method, scheme, server, root_path, path, query_string, headers, remote_addr
+        )
+        #: The routing rule that matched, once routing has run.
+        self.url_rule: Rule | None = None
+        #: The converted URL variables passed to the view.
+        self.view_args: dict[str, Any] | None = None
+        #: The error routing raised (404, 405, a redirect); dispatch raises it.
+        self.routing_exception: HTTPException | None = None
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint name of the matched rule, or ``None`` if routing failed."""
+        return self.url_rule.endpoint if self.url_rule is not None else None
+
+
+class Request(BaseRequestWebsocket):
     """The HTTP request being handled, also available as the ``request`` global.
 
     URL, headers, cookies, ``authorization``, ``args`` and the other header-derived attributes
@@ -156,12 +190,6 @@ class Request(_SansIORequest):
         #: The most fields or parts a form may have.
         self.max_form_parts = max_form_parts
         self.json_loads = json_loads
-        #: The routing rule that matched, once routing has run.
-        self.url_rule: Rule | None = None
-        #: The converted URL variables passed to the view.
-        self.view_args: dict[str, Any] | None = None
-        #: The error routing raised (404, 405, a redirect); dispatch raises it.
-        self.routing_exception: HTTPException | None = None
         self._json: Any = _NOT_LOADED
         self._form: ImmutableMultiDict[str, str] | None = None
         self._files: ImmutableMultiDict[str, FileStorage] | None = None
@@ -175,11 +203,6 @@ class Request(_SansIORequest):
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
         self.body.max_length = value
-
-    @property
-    def endpoint(self) -> str | None:
-        """The endpoint name of the matched rule, or ``None`` if routing failed."""
-        return self.url_rule.endpoint if self.url_rule is not None else None
 
     @overload
     async def get_data(self, as_text: Literal[False] = False) -> bytes: ...

@@ -14,7 +14,7 @@ import werkzeug.exceptions
 import werkzeug.routing
 
 from ._context import current_app
-from ._exceptions import BuildError, from_werkzeug
+from ._exceptions import BadRequest, BuildError, UpgradeRequired, from_werkzeug
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -77,10 +77,19 @@ def match(adapter: MapAdapter, method: str) -> tuple[Rule, dict[str, Any]]:
     Raises:
         NotFound: no rule matches the path.
         MethodNotAllowed: rules match the path but not the method.
+        UpgradeRequired: the URL serves websockets and this is a plain HTTP request.
+        BadRequest: this is a websocket and the URL serves plain HTTP only.
         RequestRedirect: the URL should be requested elsewhere (the trailing slash).
     """
     try:
         rule, args = adapter.match(method=method, return_rule=True)
+    except werkzeug.routing.WebsocketMismatch:
+        if adapter.websocket:
+            raise BadRequest("This URL does not accept websocket connections.") from None
+        raise UpgradeRequired(
+            "This URL serves websockets only; connect with a websocket client.",
+            headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+        ) from None
     except werkzeug.exceptions.HTTPException as error:
         raise from_werkzeug(error) from None
     assert isinstance(rule, Rule)  # the app only ever adds trioframe rules
@@ -127,7 +136,9 @@ def url_for(
 
     Values that are not rule variables are added to the query string. Inside a request the
     URL is relative to the request's host unless ``_external=True``; outside one (in an
-    ``app.app_context()``) it is absolute and needs ``SERVER_NAME`` configured.
+    ``app.app_context()``) it is absolute and needs ``SERVER_NAME`` configured. Websocket
+    endpoints always give an absolute ``ws://`` or ``wss://`` URL, ready for a browser's
+    ``new WebSocket(url)``.
 
     Args:
         endpoint: The endpoint name (by default the view function's name).

@@ -20,16 +20,20 @@ import werkzeug.exceptions
 from ._exceptions import HTTPException, SetupError
 from ._types import (
     AfterRequestCallable,
+    AfterWebsocketCallable,
     BeforeRequestCallable,
     ErrorHandlerCallable,
     TeardownCallable,
     ViewCallable,
+    WebsocketHandlerCallable,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
 T_route = TypeVar("T_route", bound=ViewCallable)
+T_websocket = TypeVar("T_websocket", bound=WebsocketHandlerCallable)
+T_after_websocket = TypeVar("T_after_websocket", bound=AfterWebsocketCallable)
 T_before = TypeVar("T_before", bound=BeforeRequestCallable)
 T_after = TypeVar("T_after", bound=AfterRequestCallable)
 T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
@@ -114,6 +118,13 @@ class Scaffold:
         self.before_request_funcs: dict[str | None, list[BeforeRequestCallable]] = defaultdict(list)
         self.after_request_funcs: dict[str | None, list[AfterRequestCallable]] = defaultdict(list)
         self.teardown_request_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
+        self.before_websocket_funcs: dict[str | None, list[BeforeRequestCallable]] = defaultdict(
+            list
+        )
+        self.after_websocket_funcs: dict[str | None, list[AfterWebsocketCallable]] = defaultdict(
+            list
+        )
+        self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
         self.error_handler_spec: ErrorHandlerSpec = defaultdict(lambda: defaultdict(dict))
 
     def _check_setup_finished(self, method: str) -> None:
@@ -190,6 +201,86 @@ class Scaffold:
         """``route(rule, methods=["DELETE"], ...)``."""
         return self._method_route("DELETE", rule, options)
 
+    def websocket(
+        self, rule: str, *, endpoint: str | None = None, **options: Any
+    ) -> Callable[[T_websocket], T_websocket]:
+        """Register the decorated ``async def`` function as the handler for a websocket URL.
+
+        The handler runs in a nursery trioframe owns for the connection: when the client
+        leaves, it and every task it started are cancelled. Returning (or raising
+        ``abort``) before accepting refuses the connection with that HTTP response;
+        returning after accepting closes it with 1000. URL variables become keyword
+        arguments, as for `route`.
+
+        Raises:
+            SetupError: the handler is not a coroutine function, or the endpoint is taken.
+        """
+
+        def decorator(func: T_websocket) -> T_websocket:
+            self.add_websocket(rule, endpoint, func, **options)
+            return func
+
+        return decorator
+
+    def add_websocket(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: WebsocketHandlerCallable | None = None,
+        **options: Any,
+    ) -> None:
+        """Connect a websocket URL rule to a handler; the non-decorator form of `websocket`.
+
+        Raises:
+            SetupError: the handler is not a coroutine function, or the endpoint is taken.
+        """
+        if view_func is not None and not inspect.iscoroutinefunction(view_func):
+            raise SetupError(
+                f"The websocket handler {view_func.__qualname__} must be an 'async def' "
+                "function: the websocket is used with await"
+            )
+        self.add_url_rule(
+            rule,
+            endpoint,
+            view_func,
+            methods=["GET"],
+            provide_automatic_options=False,
+            websocket=True,
+            **options,
+        )
+
+    def before_websocket(self, func: T_before) -> T_before:
+        """Run ``func()`` before each websocket handler, in registration order.
+
+        If it returns anything but ``None``, the connection is refused with that response
+        and the handler is skipped.
+        """
+        self._check_setup_finished("before_websocket")
+        self.before_websocket_funcs[None].append(func)
+        return func
+
+    def after_websocket(self, func: T_after_websocket) -> T_after_websocket:
+        """Run ``func(response)`` when a websocket handler returns; it returns the response.
+
+        ``response`` is the refusal the handler returned, or ``None`` for a connection that
+        was accepted. Runs in reverse registration order, only when the handler returned:
+        use `teardown_websocket` for work that must happen however the connection ended.
+        """
+        self._check_setup_finished("after_websocket")
+        self.after_websocket_funcs[None].append(func)
+        return func
+
+    def teardown_websocket(self, func: T_teardown) -> T_teardown:
+        """Run ``func(error)`` when a websocket connection ends, however it ended.
+
+        ``error`` is the handler's unhandled exception, or ``None`` (a disconnect or a
+        cancellation is not an error). Runs shielded from cancellation for up to ten seconds;
+        its own exceptions are logged and ignored.
+        """
+        self._check_setup_finished("teardown_websocket")
+        self.teardown_websocket_funcs[None].append(func)
+        return func
+
     def before_request(self, func: T_before) -> T_before:
         """Run ``func()`` before each view, in registration order.
 
@@ -248,3 +339,24 @@ class Scaffold:
         self._check_setup_finished("errorhandler")
         exception_class, code = error_handler_key(code_or_exception)
         self.error_handler_spec[None][code][exception_class] = func
+
+    def find_error_handler(
+        self, error: Exception, scopes: Iterable[str | None]
+    ) -> ErrorHandlerCallable | None:
+        """The handler registered for ``error`` in ``scopes``, or ``None``.
+
+        Handlers for the error's status code come before handlers for HTTP errors in
+        general; within each, the nearest class in the error's MRO wins.
+        """
+        code = error.code if isinstance(error, HTTPException) else None
+        codes = (code, None) if code is not None else (None,)
+        for wanted in codes:
+            for scope in scopes:
+                handlers = self.error_handler_spec.get(scope, {}).get(wanted)
+                if not handlers:
+                    continue
+                for cls in type(error).__mro__:
+                    handler = handlers.get(cls)
+                    if handler is not None:
+                        return handler
+        return None

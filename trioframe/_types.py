@@ -1,8 +1,8 @@
 """The ASGI vocabulary trioframe speaks, and the shapes of values user code hands back.
 
-Scopes and messages are typed as in the ASGI 3 specification. Only the connection handlers
-(``_http_handler``, ``_lifespan``) read or build these dicts; everything after them works
-with ``Request`` and ``Response``.
+Scopes and the messages trioframe builds are typed as in the ASGI 3 specification. Only the
+connection handlers (``_http_handler``, ``_websocket_handler``, ``_lifespan``) read or build
+these dicts; everything after them works with ``Request``, ``Websocket`` and ``Response``.
 """
 
 from __future__ import annotations
@@ -38,72 +38,54 @@ class HTTPScope(TypedDict):
     extensions: NotRequired[dict[str, dict[object, object]]]
 
 
+class WebsocketScope(TypedDict):
+    type: Literal["websocket"]
+    asgi: ASGIVersions
+    http_version: str
+    scheme: str
+    path: str
+    raw_path: NotRequired[bytes]
+    query_string: bytes
+    root_path: str
+    headers: Iterable[tuple[bytes, bytes]]
+    client: tuple[str, int] | None
+    server: tuple[str, int | None] | None
+    subprotocols: Iterable[str]
+    state: NotRequired[dict[str, Any]]
+    extensions: NotRequired[dict[str, dict[object, object]]]
+
+
 class LifespanScope(TypedDict):
     type: Literal["lifespan"]
     asgi: ASGIVersions
     state: NotRequired[dict[str, Any]]
 
 
-class HTTPRequestEvent(TypedDict):
-    type: Literal["http.request"]
-    body: bytes
-    more_body: bool
-
-
-class HTTPDisconnectEvent(TypedDict):
-    type: Literal["http.disconnect"]
-
-
-class HTTPResponseStartEvent(TypedDict):
-    type: Literal["http.response.start"]
-    status: int
+class WebsocketAcceptEvent(TypedDict):
+    type: Literal["websocket.accept"]
+    subprotocol: str | None
     headers: Iterable[tuple[bytes, bytes]]
-    trailers: NotRequired[bool]
 
 
-class HTTPResponseBodyEvent(TypedDict):
-    type: Literal["http.response.body"]
-    body: bytes
-    more_body: bool
+class WebsocketSendEvent(TypedDict):
+    type: Literal["websocket.send"]
+    bytes: bytes | None
+    text: str | None
 
 
-class LifespanStartupEvent(TypedDict):
-    type: Literal["lifespan.startup"]
-
-
-class LifespanShutdownEvent(TypedDict):
-    type: Literal["lifespan.shutdown"]
+class WebsocketCloseEvent(TypedDict):
+    type: Literal["websocket.close"]
+    code: int
+    reason: str
 
 
 class LifespanStartupCompleteEvent(TypedDict):
     type: Literal["lifespan.startup.complete"]
 
 
-class LifespanStartupFailedEvent(TypedDict):
-    type: Literal["lifespan.startup.failed"]
-    message: str
-
-
 class LifespanShutdownCompleteEvent(TypedDict):
     type: Literal["lifespan.shutdown.complete"]
 
-
-class LifespanShutdownFailedEvent(TypedDict):
-    type: Literal["lifespan.shutdown.failed"]
-    message: str
-
-
-ASGIReceiveEvent: TypeAlias = (
-    HTTPRequestEvent | HTTPDisconnectEvent | LifespanStartupEvent | LifespanShutdownEvent
-)
-ASGISendEvent: TypeAlias = (
-    HTTPResponseStartEvent
-    | HTTPResponseBodyEvent
-    | LifespanStartupCompleteEvent
-    | LifespanStartupFailedEvent
-    | LifespanShutdownCompleteEvent
-    | LifespanShutdownFailedEvent
-)
 
 # The raw ASGI boundary: servers pass plain dicts of their own types, so the entry point takes
 # any mapping and the handlers narrow it to the TypedDicts above once the scope type is known.
@@ -126,9 +108,14 @@ ResponseReturnValue: TypeAlias = (
 
 # Registered callables: each may be a coroutine function or a plain function (run in a thread).
 ViewCallable: TypeAlias = Callable[..., Awaitable[Any]] | Callable[..., Any]
+WebsocketHandlerCallable: TypeAlias = Callable[..., Awaitable[Any]]
 BeforeRequestCallable: TypeAlias = Callable[[], Awaitable[Any]] | Callable[[], Any]
 AfterRequestCallable: TypeAlias = (
     "Callable[[Response], Awaitable[Response]] | Callable[[Response], Response]"
+)
+AfterWebsocketCallable: TypeAlias = (
+    "Callable[[Response | None], Awaitable[Response | None]]"
+    " | Callable[[Response | None], Response | None]"
 )
 TeardownCallable: TypeAlias = (
     Callable[[BaseException | None], Awaitable[None]] | Callable[[BaseException | None], None]

@@ -5,9 +5,18 @@ from __future__ import annotations
 from ._builder import TestRequest as TestRequest
 from ._client import RequestOptions as RequestOptions
 from ._client import TestClient as TestClient
-from ._client import TestResponse as TestResponse
+from ._response import TestResponse as TestResponse
+from ._websocket import TestWebsocketConnection as TestWebsocketConnection
+from ._websocket import WebsocketResponse as WebsocketResponse
 
-__all__ = ["RequestOptions", "TestClient", "TestRequest", "TestResponse"]
+__all__ = [
+    "RequestOptions",
+    "TestClient",
+    "TestRequest",
+    "TestResponse",
+    "TestWebsocketConnection",
+    "WebsocketResponse",
+]
 
 for _name in __all__:
     globals()[_name].__module__ = __name__

@@ -18,7 +18,7 @@ from trioframe._http_handler import build_request
 if TYPE_CHECKING:
     from trioframe._app import Trioframe
     from trioframe._request import Request
-    from trioframe._types import HeadersValue, HTTPScope
+    from trioframe._types import HeadersValue, HTTPScope, WebsocketScope
 
 #: The host a test request is addressed to unless its URL names another.
 DEFAULT_HOST = "localhost"
@@ -26,6 +26,8 @@ DEFAULT_HOST = "localhost"
 CLIENT_ADDRESS = ("127.0.0.1", 50000)
 
 _MISSING: Any = object()
+_WEBSOCKET_SCHEME = {"http": "ws", "https": "wss"}
+_HTTP_SCHEME = {"ws": "http", "wss": "https"}
 
 QueryValue = Mapping[str, Any] | MultiDict[str, Any] | Iterable[tuple[str, Any]] | str | bytes
 FileValue = (
@@ -52,9 +54,34 @@ class TestRequest:
 
     @property
     def url(self) -> str:
-        """The full URL, for cookies and for resolving redirects."""
+        """The full URL, for resolving redirects."""
         query = f"?{self.query_string.decode('latin-1')}" if self.query_string else ""
         return f"{self.scheme}://{self.host}{self.root_path}{self.path}{query}"
+
+    @property
+    def http_url(self) -> str:
+        """The URL with a websocket scheme replaced by its HTTP one, for cookie matching."""
+        scheme = _HTTP_SCHEME.get(self.scheme, self.scheme)
+        return f"{scheme}://{self.url.partition('://')[2]}"
+
+    def websocket_scope(self, subprotocols: list[str]) -> WebsocketScope:
+        """The ASGI scope a server would build for this request as a websocket handshake."""
+        scope = self.scope()
+        return {
+            "type": "websocket",
+            "asgi": scope["asgi"],
+            "http_version": self.http_version,
+            "scheme": _WEBSOCKET_SCHEME.get(self.scheme, self.scheme),
+            "path": scope["path"],
+            "raw_path": scope["raw_path"],
+            "query_string": self.query_string,
+            "root_path": self.root_path,
+            "headers": scope["headers"],
+            "client": CLIENT_ADDRESS,
+            "server": scope["server"],
+            "subprotocols": subprotocols,
+            "extensions": {"websocket.http.response": {}},
+        }
 
     def scope(self) -> HTTPScope:
         """The ASGI scope a server would build for this request."""

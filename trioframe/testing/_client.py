@@ -20,9 +20,9 @@ import trio
 from werkzeug.datastructures import Headers
 from werkzeug.http import dump_cookie
 
-from trioframe._response import Response
-
 from ._builder import FileValue, QueryValue, TestRequest, make_test_request
+from ._response import TestResponse
+from ._websocket import TestWebsocketConnection
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -53,17 +53,6 @@ class RequestOptions(TypedDict, total=False):
     scheme: str
     root_path: str
     http_version: str
-
-
-class TestResponse(Response):
-    """A response the test client received: a `Response` plus what led to it."""
-
-    __test__ = False  # not a pytest test class, despite the name
-
-    #: The redirect responses followed on the way here, oldest first.
-    history: tuple[TestResponse, ...] = ()
-    #: The request that produced this response.
-    request: TestRequest | None = None
 
 
 class TestClient:
@@ -190,6 +179,50 @@ class TestClient:
         """Send an ``OPTIONS`` request; see `open`."""
         return await self.open(path, method="OPTIONS", follow_redirects=follow_redirects, **options)
 
+    def websocket(
+        self,
+        path: str = "/",
+        *,
+        headers: HeadersValue | None = None,
+        query_string: QueryValue | None = None,
+        subprotocols: list[str] | None = None,
+        auth: tuple[str, str] | None = None,
+        root_path: str = "",
+    ) -> TestWebsocketConnection:
+        """Open a websocket to the app: ``async with client.websocket("/ws") as ws:``.
+
+        The handshake carries the client's cookies, ``auth`` as Basic credentials and the
+        ``subprotocols`` offered. If the app refuses the connection, the first ``send`` or
+        ``receive`` raises `WebsocketResponse`, or leaving the block does if neither ran.
+
+        Args:
+            path: The path, or a full ``ws://`` or ``wss://`` URL.
+            headers: Extra handshake headers.
+            query_string: The query, as for HTTP requests.
+            subprotocols: The subprotocols to offer, most preferred first.
+            auth: ``(user, password)`` for Basic authentication.
+            root_path: The path the app is mounted at.
+        """
+        offered = list(subprotocols or [])
+        handshake = Headers(headers) if headers is not None else Headers()
+        handshake.setdefault("Upgrade", "websocket")
+        handshake.setdefault("Connection", "Upgrade")
+        handshake.setdefault("Sec-WebSocket-Version", "13")
+        handshake.setdefault("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        if offered:
+            handshake.setdefault("Sec-WebSocket-Protocol", ", ".join(offered))
+        request = make_test_request(
+            self.app,
+            path,
+            headers=handshake,
+            query_string=query_string,
+            auth=auth,
+            scheme="ws",
+            root_path=root_path,
+        )
+        request = replace(request, headers=self._with_cookies(request))
+        return TestWebsocketConnection(self.app, request.websocket_scope(offered))
+
     def set_cookie(
         self,
         key: str,
@@ -226,21 +259,22 @@ class TestClient:
             raise RuntimeError("This client was created with use_cookies=False")
         return self.cookie_jar
 
-    async def _send(self, request: TestRequest) -> TestResponse:
+    def _with_cookies(self, request: TestRequest) -> Headers:
+        """The request's headers plus the stored cookies that match its URL."""
         headers = request.headers.copy()
         if self.cookie_jar is not None and "Cookie" not in headers:
-            cookie_request = urllib.request.Request(request.url)
+            cookie_request = urllib.request.Request(request.http_url)
             self.cookie_jar.add_cookie_header(cookie_request)
             cookie_header = cookie_request.get_header("Cookie")
             if cookie_header:
                 headers["Cookie"] = cookie_header
+        return headers
+
+    async def _send(self, request: TestRequest) -> TestResponse:
         status, raw_headers, body = await call_app(
-            self.app, replace(request, headers=headers).scope(), request.body
+            self.app, replace(request, headers=self._with_cookies(request)).scope(), request.body
         )
-        response = TestResponse(body, status)
-        response.headers = Headers(
-            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw_headers]
-        )
+        response = TestResponse.from_asgi(status, raw_headers, body)
         response.request = request
         if self.cookie_jar is not None:
             self.cookie_jar.extract_cookies(

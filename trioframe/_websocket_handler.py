@@ -1,0 +1,304 @@
+"""The websocket handler: an ASGI ``websocket`` scope in, a `Websocket` to the app.
+
+How one connection is served:
+
+1. After ``websocket.connect``, a `Websocket` is built. Messages from the client reach it
+   through a memory channel of ``WEBSOCKET_QUEUE_SIZE`` messages.
+2. A nursery owned by the connection holds a reader task beside the handler. The reader is
+   the only caller of ASGI ``receive``. It forwards messages, enforces the message size
+   limit and the queue overflow policy, and when the client leaves it cancels the handler,
+   and with it every task the handler started, whatever the handler was doing.
+3. When the handler ends, its outcome decides what the client gets: before accept, the
+   HTTP response it returned (a denial); after accept, a close: 1000 when it returned,
+   1008 or 1011 when it failed, 1009 or 1008 when the client broke a limit.
+4. ``teardown_websocket`` runs (shielded, bounded) and the reader is cancelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import trio
+from werkzeug.datastructures import Headers
+from werkzeug.http import HTTP_STATUS_CODES
+
+from ._context import WebsocketContext
+from ._exceptions import InternalServerError, SetupError, strip_disconnects
+from ._http_handler import CLOSE_TIMEOUT_S, encode_headers, send_response
+from ._response import http_exception_response
+from ._websocket import Websocket, WebsocketState
+
+if TYPE_CHECKING:
+    import logging
+
+    from ._app import Trioframe
+    from ._response import Response
+    from ._types import (
+        ASGIReceive,
+        ASGISend,
+        WebsocketAcceptEvent,
+        WebsocketCloseEvent,
+        WebsocketScope,
+        WebsocketSendEvent,
+    )
+
+#: What to do when a message arrives and the handler's queue is full.
+OVERFLOW_POLICIES = ("block", "close")
+#: The close code when the client breaks the queue or size limits.
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_MESSAGE_TOO_BIG = 1009
+#: The close code a server reports for a connection lost without a close frame.
+CLOSE_ABNORMAL = 1006
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The configured limits for one connection."""
+
+    queue_size: int
+    max_message_size: int | None
+    overflow: str
+
+    @classmethod
+    def from_config(cls, config: dict[str, object]) -> Limits:
+        """Read the limits from the app's configuration.
+
+        Raises:
+            SetupError: a setting has a value trioframe cannot use.
+        """
+        overflow = config["WEBSOCKET_QUEUE_OVERFLOW"]
+        if overflow not in OVERFLOW_POLICIES:
+            raise SetupError(
+                f"WEBSOCKET_QUEUE_OVERFLOW is {overflow!r}; set it to 'block' (backpressure) "
+                "or 'close' (close the connection with 1008)"
+            )
+        queue_size = config["WEBSOCKET_QUEUE_SIZE"]
+        if not isinstance(queue_size, int) or queue_size < 1:
+            raise SetupError(f"WEBSOCKET_QUEUE_SIZE is {queue_size!r}; it must be an int >= 1")
+        max_size = config["WEBSOCKET_MAX_MESSAGE_SIZE"]
+        if max_size is not None and not isinstance(max_size, int):
+            raise SetupError(f"WEBSOCKET_MAX_MESSAGE_SIZE is {max_size!r}; use an int or None")
+        return cls(queue_size=queue_size, max_message_size=max_size, overflow=str(overflow))
+
+
+class ASGITransport:
+    """Turns `Websocket` operations into ASGI messages."""
+
+    def __init__(self, send: ASGISend, *, can_send_response: bool, logger: logging.Logger):
+        self._send = send
+        self._can_send_response = can_send_response
+        self._logger = logger
+
+    async def accept(self, subprotocol: str | None, headers: Headers) -> None:
+        message: WebsocketAcceptEvent = {
+            "type": "websocket.accept",
+            "subprotocol": subprotocol,
+            "headers": encode_headers(headers),
+        }
+        await self._send(message)
+
+    async def send(self, data: str | bytes) -> None:
+        message: WebsocketSendEvent = (
+            {"type": "websocket.send", "text": data, "bytes": None}
+            if isinstance(data, str)
+            else {"type": "websocket.send", "text": None, "bytes": data}
+        )
+        await self._send(message)
+
+    async def close(self, code: int, reason: str) -> None:
+        message: WebsocketCloseEvent = {"type": "websocket.close", "code": code, "reason": reason}
+        await self._send(message)
+
+    async def reject(self, response: Response) -> None:
+        if self._can_send_response:
+            await send_response(
+                self._send,
+                response,
+                head=False,
+                logger=self._logger,
+                message_prefix="websocket.http",
+            )
+        else:
+            # Without the denial-response extension, a close before accept is the only way
+            # to refuse; servers answer it with 403.
+            await self.close(1000, "")
+
+
+@dataclass
+class Connection:
+    """What the reader and the handler side share about one connection."""
+
+    websocket: Websocket
+    handler_scope: trio.CancelScope
+    #: A close the reader asked for because the client broke a limit.
+    close_request: tuple[int, str] | None = None
+
+    def stop(self, code: int, reason: str) -> None:
+        """End the handler because the client broke a limit; close with ``code`` after."""
+        self.close_request = (code, reason)
+        self.handler_scope.cancel()
+
+
+def build_websocket(
+    app: Trioframe,
+    scope: WebsocketScope,
+    transport: ASGITransport,
+    inbound: trio.MemoryReceiveChannel[str | bytes],
+) -> Websocket:
+    """Translate a ``websocket`` scope into a `Websocket` fed from ``inbound``."""
+    headers = Headers(
+        [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
+    )
+    root_path = scope.get("root_path", "")
+    path = scope["path"]
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :]
+    client = scope.get("client")
+    return Websocket(
+        scope.get("scheme", "ws"),
+        scope.get("server"),
+        root_path,
+        path,
+        scope.get("query_string", b""),
+        headers,
+        client[0] if client else None,
+        subprotocols=list(scope.get("subprotocols", [])),
+        transport=transport,
+        inbound=inbound,
+        http_version=scope.get("http_version", "1.1"),
+        json_loads=app.json.loads,
+        json_dumps=app.json.dumps,
+    )
+
+
+async def handle_websocket(
+    app: Trioframe, scope: WebsocketScope, receive: ASGIReceive, send: ASGISend
+) -> None:
+    """Serve one websocket connection, from handshake to close.
+
+    Raises:
+        SetupError: the websocket settings are invalid.
+        Exception: an unhandled application error, only when exceptions propagate
+            (``TESTING``); the connection is refused or closed with 1011 first.
+    """
+    first = await receive()
+    if first["type"] != "websocket.connect":
+        return  # the client left before the handshake began
+    limits = Limits.from_config(app.config)
+    inbound_sender, inbound_receiver = trio.open_memory_channel[str | bytes](limits.queue_size)
+    transport = ASGITransport(
+        send,
+        can_send_response="websocket.http.response" in scope.get("extensions", {}),
+        logger=app.logger,
+    )
+    connection = Connection(
+        build_websocket(app, scope, transport, inbound_receiver), trio.CancelScope()
+    )
+    propagating: Exception | None = None
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read_messages, receive, inbound_sender, connection, limits)
+        try:
+            await _serve(app, connection)
+        except Exception as error:
+            # Re-raised below, outside the nursery, so the caller sees it and not a group.
+            propagating = error
+        finally:
+            inbound_receiver.close()
+            nursery.cancel_scope.cancel()
+    if propagating is not None:
+        raise propagating
+
+
+async def read_messages(
+    receive: ASGIReceive,
+    inbound: trio.MemorySendChannel[str | bytes],
+    connection: Connection,
+    limits: Limits,
+) -> None:
+    """Forward the client's messages to the handler until the client leaves."""
+    websocket = connection.websocket
+    with inbound:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                code = message.get("code", CLOSE_ABNORMAL)
+                if websocket._peer_closed(code, message.get("reason") or ""):
+                    connection.handler_scope.cancel()
+                return
+            if message["type"] != "websocket.receive":
+                continue
+            text = message.get("text")
+            data: str | bytes = text if text is not None else message.get("bytes") or b""
+            if _too_large(data, limits.max_message_size):
+                connection.stop(
+                    CLOSE_MESSAGE_TOO_BIG, f"message over {limits.max_message_size} bytes"
+                )
+                return
+            try:
+                if limits.overflow == "block":
+                    await inbound.send(data)
+                else:
+                    inbound.send_nowait(data)
+            except trio.WouldBlock:
+                connection.stop(CLOSE_POLICY_VIOLATION, "messages arrive faster than handled")
+                return
+            except trio.BrokenResourceError:
+                return  # the handler has finished; nobody will read more
+
+
+def _too_large(data: str | bytes, limit: int | None) -> bool:
+    if limit is None or len(data) <= limit // 4:
+        return False  # within the limit even at four UTF-8 bytes per character
+    if isinstance(data, bytes) or len(data) > limit:
+        return len(data) > limit
+    return len(data.encode("utf-8")) > limit
+
+
+async def _serve(app: Trioframe, connection: Connection) -> None:
+    websocket = connection.websocket
+    context = WebsocketContext(app, websocket)
+    context.push()
+    error: Exception | None = None
+    response: Response | None = None
+    propagating: Exception | None = None
+    try:
+        try:
+            with connection.handler_scope:
+                response = await app.full_dispatch_websocket(websocket)
+        except Exception as unhandled:
+            # What is left once the cancel scope has taken its own Cancelled out of a group.
+            error = strip_disconnects(unhandled)
+        if error is not None:
+            if app.propagate_exceptions:
+                propagating = error
+                response = http_exception_response(InternalServerError(), app.response_class)
+            else:
+                response = await app.handle_websocket_exception(websocket, error)
+        with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
+            await _finish(connection, response)
+    finally:
+        await context.pop(error)
+    if propagating is not None:
+        raise propagating
+
+
+async def _finish(connection: Connection, response: Response | None) -> None:
+    """Tell the client how it ended: a denial before accept, a close code after."""
+    websocket = connection.websocket
+    if websocket.state is WebsocketState.HANDSHAKE:
+        if response is None:
+            await websocket.close()  # ended without accepting: refuse (servers answer 403)
+        else:
+            await websocket._reject(response)
+    elif websocket.state is WebsocketState.CONNECTED:
+        if connection.close_request is not None:
+            code, reason = connection.close_request
+        elif response is None:
+            code, reason = 1000, ""
+        else:
+            # A response cannot be sent once accepted; its status picks the close code.
+            status = response.status_code
+            code = CLOSE_POLICY_VIOLATION if status < 500 else 1011
+            reason = HTTP_STATUS_CODES.get(status, "")
+        await websocket.close(code, reason)

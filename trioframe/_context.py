@@ -9,7 +9,7 @@ Worker threads started with ``trio.to_thread`` see them too.
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import trio
 from werkzeug.local import LocalProxy
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 #: How long teardown work may take when the request is being cancelled.
 TEARDOWN_TIMEOUT_S = 10.0
+
+_T = TypeVar("_T")
 
 _cv_app: ContextVar[AppContext] = ContextVar("trioframe.app_context")
 _cv_request: ContextVar[RequestContext] = ContextVar("trioframe.request_context")
@@ -240,13 +242,11 @@ def current_app_context() -> AppContext:
     Raises:
         OutsideContextError: there is none.
     """
-    try:
-        return _cv_app.get()
-    except LookupError:
-        raise OutsideContextError(
-            "trioframe.current_app (or g) used outside an application context; views and "
-            "hooks have one, elsewhere enter 'with app.app_context():' first"
-        ) from None
+    return _active(
+        _cv_app,
+        "trioframe.current_app (or g) used outside an application context; views and "
+        "hooks have one, elsewhere enter 'with app.app_context():' first",
+    )
 
 
 def current_request_context() -> RequestContext:
@@ -255,13 +255,11 @@ def current_request_context() -> RequestContext:
     Raises:
         OutsideContextError: there is none.
     """
-    try:
-        return _cv_request.get()
-    except LookupError:
-        raise OutsideContextError(
-            "trioframe.request used outside a request handler; in tests, enter "
-            "'async with app.test_request_context(path):' first"
-        ) from None
+    return _active(
+        _cv_request,
+        "trioframe.request used outside a request handler; in tests, enter "
+        "'async with app.test_request_context(path):' first",
+    )
 
 
 def current_websocket_context() -> WebsocketContext:
@@ -270,13 +268,18 @@ def current_websocket_context() -> WebsocketContext:
     Raises:
         OutsideContextError: there is none.
     """
+    return _active(
+        _cv_websocket,
+        "trioframe.websocket used outside a websocket handler; in tests, connect with "
+        "'async with app.test_client().websocket(path):'",
+    )
+
+
+def _active(var: ContextVar[_T], message: str) -> _T:
     try:
-        return _cv_websocket.get()
+        return var.get()
     except LookupError:
-        raise OutsideContextError(
-            "trioframe.websocket used outside a websocket handler; in tests, connect with "
-            "'async with app.test_client().websocket(path):'"
-        ) from None
+        raise OutsideContextError(message) from None
 
 
 def _get_app() -> Trioframe:

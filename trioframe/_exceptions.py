@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from ._response import Response
+    from ._types import HeadersValue
 
 
 class TrioframeError(Exception):
@@ -57,7 +58,7 @@ class HTTPException(TrioframeError):
         description: str | None = None,
         *,
         code: int | None = None,
-        headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        headers: HeadersValue | None = None,
     ) -> None:
         if code is not None:
             self.code = code
@@ -109,7 +110,7 @@ class MethodNotAllowed(HTTPException):
         valid_methods: Iterable[str] = (),
         description: str | None = None,
         *,
-        headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        headers: HeadersValue | None = None,
     ) -> None:
         super().__init__(description, headers=headers)
         self.valid_methods = sorted(valid_methods)
@@ -193,7 +194,7 @@ class InternalServerError(HTTPException):
         description: str | None = None,
         *,
         original_exception: BaseException | None = None,
-        headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        headers: HeadersValue | None = None,
     ) -> None:
         super().__init__(description, headers=headers)
         self.original_exception = original_exception
@@ -331,7 +332,7 @@ def abort(
     status: int,
     description: str | None = None,
     *,
-    headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    headers: HeadersValue | None = None,
 ) -> NoReturn: ...
 @overload
 def abort(status: Response) -> NoReturn: ...
@@ -339,7 +340,7 @@ def abort(
     status: int | Response,
     description: str | None = None,
     *,
-    headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    headers: HeadersValue | None = None,
 ) -> NoReturn:
     """Stop handling the request and send an error response instead.
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ._app import Trioframe
     from ._request import Request
     from ._response import Response
-    from ._types import ASGIReceive, ASGISend, HTTPScope
+    from ._types import ASGIReceive, ASGISend, HTTPScope, WebsocketScope
 
 #: Body chunks received ahead of the view: one, so an unread upload stops the client.
 BODY_CHUNKS_AHEAD = 1
@@ -40,10 +40,9 @@ BODY_CHUNKS_AHEAD = 1
 CLOSE_TIMEOUT_S = 5.0
 
 
-def build_request(
-    app: Trioframe, scope: HTTPScope, chunks: trio.MemoryReceiveChannel[bytes]
-) -> Request:
-    """Translate an ``http`` scope into a request whose body is read from ``chunks``."""
+def scope_details(scope: HTTPScope | WebsocketScope) -> tuple[Headers, str, str, str | None]:
+    """The headers, root path, path below it, and client address of an ``http`` or
+    ``websocket`` scope."""
     headers = Headers(
         [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
     )
@@ -53,6 +52,14 @@ def build_request(
     if root_path and path.startswith(root_path):
         path = path[len(root_path) :]
     client = scope.get("client")
+    return headers, root_path, path, client[0] if client else None
+
+
+def build_request(
+    app: Trioframe, scope: HTTPScope, chunks: trio.MemoryReceiveChannel[bytes]
+) -> Request:
+    """Translate an ``http`` scope into a request whose body is read from ``chunks``."""
+    headers, root_path, path, remote_addr = scope_details(scope)
     content_length = get_content_length(
         headers.get("content-length"), headers.get("transfer-encoding")
     )
@@ -65,7 +72,7 @@ def build_request(
         path,
         scope.get("query_string", b""),
         headers,
-        client[0] if client else None,
+        remote_addr,
         body=body,
         http_version=scope.get("http_version", "1.1"),
         max_form_memory_size=app.config["MAX_FORM_MEMORY_SIZE"],

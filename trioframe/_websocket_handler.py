@@ -20,17 +20,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import trio
-from werkzeug.datastructures import Headers
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ._context import WebsocketContext
 from ._exceptions import InternalServerError, SetupError, strip_disconnects
-from ._http_handler import CLOSE_TIMEOUT_S, encode_headers, send_response
+from ._http_handler import CLOSE_TIMEOUT_S, encode_headers, scope_details, send_response
 from ._response import http_exception_response
 from ._websocket import Websocket, WebsocketState
 
 if TYPE_CHECKING:
     import logging
+
+    from werkzeug.datastructures import Headers
 
     from ._app import Trioframe
     from ._response import Response
@@ -147,14 +148,7 @@ def build_websocket(
     inbound: trio.MemoryReceiveChannel[str | bytes],
 ) -> Websocket:
     """Translate a ``websocket`` scope into a `Websocket` fed from ``inbound``."""
-    headers = Headers(
-        [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
-    )
-    root_path = scope.get("root_path", "")
-    path = scope["path"]
-    if root_path and path.startswith(root_path):
-        path = path[len(root_path) :]
-    client = scope.get("client")
+    headers, root_path, path, remote_addr = scope_details(scope)
     return Websocket(
         scope.get("scheme", "ws"),
         scope.get("server"),
@@ -162,7 +156,7 @@ def build_websocket(
         path,
         scope.get("query_string", b""),
         headers,
-        client[0] if client else None,
+        remote_addr,
         subprotocols=list(scope.get("subprotocols", [])),
         transport=transport,
         inbound=inbound,

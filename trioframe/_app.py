@@ -6,8 +6,9 @@ import logging
 import os
 import sys
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+import trio
 from werkzeug.routing import Map, MapAdapter
 
 from ._asgi import dispatch
@@ -27,9 +28,11 @@ from ._exceptions import (
     SetupError,
 )
 from ._json import JSONProvider
+from ._lifespan import AppNursery, check_while_serving
 from ._request import BaseRequestWebsocket, Request
 from ._response import Response
 from ._routing import Rule, build, make_rule, match
+from ._serving import hypercorn_config, serve_forever
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -38,9 +41,14 @@ if TYPE_CHECKING:
         ASGIReceive,
         ASGIScope,
         ASGISend,
+        ServingCallable,
         ViewCallable,
+        WhileServingCallable,
     )
-    from .testing import TestClient
+    from .testing import TestApp, TestClient
+
+T_serving = TypeVar("T_serving", bound="ServingCallable")
+T_while_serving = TypeVar("T_while_serving", bound="WhileServingCallable")
 
 
 class Trioframe(Dispatcher):
@@ -71,7 +79,15 @@ class Trioframe(Dispatcher):
         self.url_map = Map()
         #: Serialises and parses JSON for views, ``jsonify`` and requests.
         self.json = self.json_provider_class(self)
+        #: ``before_serving`` functions, run at startup in registration order.
+        self.before_serving_funcs: list[ServingCallable] = []
+        #: ``after_serving`` functions, run at shutdown in registration order.
+        self.after_serving_funcs: list[ServingCallable] = []
+        #: ``while_serving`` generator functions: started in order, finished in reverse.
+        self.while_serving_funcs: list[WhileServingCallable] = []
         self._got_first_request = False
+        self._serving = False
+        self._app_nursery: AppNursery | None = None
 
     @cached_property
     def name(self) -> str:
@@ -111,6 +127,9 @@ class Trioframe(Dispatcher):
         value = self.config["PROPAGATE_EXCEPTIONS"]
         return bool(value) if value is not None else self.testing
 
+    # Ctrl-C while trioframe code runs goes to the server's main task, which shuts down
+    # gracefully, instead of tearing through one request (Trio's KI protection).
+    @trio.lowlevel.enable_ki_protection
     async def __call__(self, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
         """The ASGI 3 entry point."""
         await dispatch(self, scope, receive, send)
@@ -163,6 +182,105 @@ class Trioframe(Dispatcher):
         )
         if view_func is not None:
             self.view_functions[endpoint] = view_func
+
+    # Serving ----------------------------------------------------------------------------------
+
+    def before_serving(self, func: T_serving) -> T_serving:
+        """Run ``func()`` once at startup, before the server accepts connections.
+
+        It may start background tasks with ``app.nursery``. If it raises, the app does not
+        start: the server reports the error and exits.
+        """
+        self._check_setup_finished("before_serving")
+        self.before_serving_funcs.append(func)
+        return func
+
+    def after_serving(self, func: T_serving) -> T_serving:
+        """Run ``func()`` once at shutdown, after connections have ended and background tasks
+        were cancelled."""
+        self._check_setup_finished("after_serving")
+        self.after_serving_funcs.append(func)
+        return func
+
+    def while_serving(self, func: T_while_serving) -> T_while_serving:
+        """Run an async generator around the app's serving life: setup before its ``yield``
+        at startup, cleanup after it at shutdown (newest first).
+
+        Raises:
+            SetupError: ``func`` is not an async generator function.
+        """
+        self._check_setup_finished("while_serving")
+        check_while_serving(func)
+        self.while_serving_funcs.append(func)
+        return func
+
+    @property
+    def nursery(self) -> AppNursery:
+        """The app nursery, for background tasks: ``app.nursery.start_soon(fn, *args)``.
+
+        Open while the app is serving, from the first ``before_serving`` function to the
+        last ``after_serving`` one; its tasks are cancelled at shutdown. See `AppNursery`.
+
+        Raises:
+            OutsideContextError: the app is not serving.
+        """
+        if self._app_nursery is None:
+            raise OutsideContextError(
+                "app.nursery is only open while the app is serving: serve it with "
+                "'trioframe run module:app' or app.run(), and in tests enter "
+                "'async with app.test_app():' first"
+            )
+        return self._app_nursery
+
+    def _begin_serving(self) -> None:
+        """Mark the app as serving; the lifespan handler then opens `nursery`.
+
+        Raises:
+            SetupError: it is serving already.
+        """
+        if self._serving:
+            raise SetupError(
+                f"{self.name!r} is already serving in this process; one app object can only "
+                "run one lifespan at a time"
+            )
+        self._serving = True
+
+    def _end_serving(self) -> None:
+        self._serving = False
+        self._app_nursery = None
+
+    def test_app(self) -> TestApp:
+        """Run the app's lifespan in a test: ``async with app.test_app():``.
+
+        Entering runs the startup hooks and opens ``app.nursery``; leaving shuts down. The
+        test client works inside the block. See `TestApp`.
+        """
+        from .testing import TestApp
+
+        return TestApp(self)
+
+    def run(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        debug: bool = False,
+        *,
+        access_log: bool = True,
+    ) -> None:
+        """Serve the app with hypercorn's trio worker until Ctrl-C (for development).
+
+        For production and for several workers or reloading, use ``trioframe run``
+        (or hypercorn itself with ``--worker-class trio``).
+
+        Args:
+            host: The address to listen on.
+            port: The port to listen on.
+            debug: Turn on ``DEBUG`` and debug logging.
+            access_log: Log each request to standard output.
+        """
+        if debug:
+            self.debug = True
+        serve_forever(self, hypercorn_config(self, host=host, port=port, access_log=access_log))
 
     # Contexts and URLs ----------------------------------------------------------------------
 

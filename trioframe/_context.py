@@ -29,9 +29,10 @@ TEARDOWN_TIMEOUT_S = 10.0
 
 _T = TypeVar("_T")
 
-_cv_app: ContextVar[AppContext] = ContextVar("trioframe.app_context")
-_cv_request: ContextVar[RequestContext] = ContextVar("trioframe.request_context")
-_cv_websocket: ContextVar[WebsocketContext] = ContextVar("trioframe.websocket_context")
+_cv_app: ContextVar[AppContext | None] = ContextVar("trioframe.app_context")
+# ``None`` marks a task that must not see the request or websocket it was started from.
+_cv_request: ContextVar[RequestContext | None] = ContextVar("trioframe.request_context")
+_cv_websocket: ContextVar[WebsocketContext | None] = ContextVar("trioframe.websocket_context")
 
 
 class AppGlobals:
@@ -75,7 +76,8 @@ class AppGlobals:
         return iter(self.__dict__)
 
     def __repr__(self) -> str:
-        return f"<trioframe.g of {_cv_app.get().app.name!r}>" if has_app_context() else "<g>"
+        context = _cv_app.get(None)
+        return f"<trioframe.g of {context.app.name!r}>" if context is not None else "<g>"
 
 
 class AppContext:
@@ -88,7 +90,7 @@ class AppContext:
     def __init__(self, app: Trioframe) -> None:
         self.app = app
         self.g = AppGlobals()
-        self._tokens: list[Token[AppContext]] = []
+        self._tokens: list[Token[AppContext | None]] = []
 
     def push(self) -> None:
         """Make this the current application context."""
@@ -275,11 +277,21 @@ def current_websocket_context() -> WebsocketContext:
     )
 
 
-def _active(var: ContextVar[_T], message: str) -> _T:
-    try:
-        return var.get()
-    except LookupError:
-        raise OutsideContextError(message) from None
+def _active(var: ContextVar[_T | None], message: str) -> _T:
+    value = var.get(None)
+    if value is None:
+        raise OutsideContextError(message)
+    return value
+
+
+def hide_connection_contexts() -> None:
+    """Make ``request`` and ``websocket`` unavailable in the calling task.
+
+    Background tasks copy the context of the task that started them; the request or
+    websocket they were started from may be long gone, so they must not see it.
+    """
+    _cv_request.set(None)
+    _cv_websocket.set(None)
 
 
 def _get_app() -> Trioframe:

@@ -106,6 +106,7 @@ async def handle_http(
         raise propagating
 
 
+@trio.lowlevel.enable_ki_protection  # a task of its own: see Trioframe.__call__
 async def _pump_receive(
     receive: ASGIReceive,
     body_sender: trio.MemorySendChannel[bytes],

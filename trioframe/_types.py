@@ -7,7 +7,15 @@ these dicts; everything after them works with ``Request``, ``Websocket`` and ``R
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypeAlias, TypedDict
 
 if TYPE_CHECKING:
@@ -83,6 +91,16 @@ class LifespanStartupCompleteEvent(TypedDict):
     type: Literal["lifespan.startup.complete"]
 
 
+class LifespanStartupFailedEvent(TypedDict):
+    type: Literal["lifespan.startup.failed"]
+    message: str
+
+
+class LifespanShutdownFailedEvent(TypedDict):
+    type: Literal["lifespan.shutdown.failed"]
+    message: str
+
+
 class LifespanShutdownCompleteEvent(TypedDict):
     type: Literal["lifespan.shutdown.complete"]
 
@@ -120,4 +138,6 @@ AfterWebsocketCallable: TypeAlias = (
 TeardownCallable: TypeAlias = (
     Callable[[BaseException | None], Awaitable[None]] | Callable[[BaseException | None], None]
 )
+ServingCallable: TypeAlias = Callable[[], Awaitable[None]] | Callable[[], None]
+WhileServingCallable: TypeAlias = Callable[[], AsyncIterator[None]]
 ErrorHandlerCallable: TypeAlias = Callable[[Any], Awaitable[Any]] | Callable[[Any], Any]

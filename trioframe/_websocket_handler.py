@@ -10,7 +10,8 @@ How one connection is served:
    and with it every task the handler started, whatever the handler was doing.
 3. When the handler ends, its outcome decides what the client gets: before accept, the
    HTTP response it returned (a denial); after accept, a close: 1000 when it returned,
-   1008 or 1011 when it failed, 1009 or 1008 when the client broke a limit.
+   1008 or 1011 when it failed, 1009 or 1008 when the client broke a limit. When the
+   connection is cancelled from outside (the server is stopping), it closes with 1001.
 4. ``teardown_websocket`` runs (shielded, bounded) and the reader is cancelled.
 """
 
@@ -23,7 +24,7 @@ import trio
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ._context import WebsocketContext
-from ._exceptions import InternalServerError, SetupError, strip_disconnects
+from ._exceptions import InternalServerError, ServiceUnavailable, SetupError, strip_disconnects
 from ._http_handler import CLOSE_TIMEOUT_S, encode_headers, scope_details, send_response
 from ._response import http_exception_response
 from ._websocket import Websocket, WebsocketState
@@ -51,6 +52,8 @@ CLOSE_POLICY_VIOLATION = 1008
 CLOSE_MESSAGE_TOO_BIG = 1009
 #: The close code a server reports for a connection lost without a close frame.
 CLOSE_ABNORMAL = 1006
+#: The close code for a server that is shutting down.
+CLOSE_GOING_AWAY = 1001
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,7 @@ async def handle_websocket(
         raise propagating
 
 
+@trio.lowlevel.enable_ki_protection  # a task of its own: see Trioframe.__call__
 async def read_messages(
     receive: ASGIReceive,
     inbound: trio.MemorySendChannel[str | bytes],
@@ -272,9 +276,25 @@ async def _serve(app: Trioframe, connection: Connection) -> None:
         with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
             await _finish(connection, response)
     finally:
+        if websocket.state in (WebsocketState.HANDSHAKE, WebsocketState.CONNECTED):
+            # Cancelled from outside (the server is stopping) before an ending was sent.
+            with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
+                await _going_away(app, websocket)
         await context.pop(error)
     if propagating is not None:
         raise propagating
+
+
+async def _going_away(app: Trioframe, websocket: Websocket) -> None:
+    """Tell the client the server is going away: 1001 if open, 503 if still connecting."""
+    if websocket.state is WebsocketState.CONNECTED:
+        await websocket.close(CLOSE_GOING_AWAY, "server shutting down")
+    else:
+        await websocket._reject(
+            http_exception_response(
+                ServiceUnavailable("The server is shutting down."), app.response_class
+            )
+        )
 
 
 async def _finish(connection: Connection, response: Response | None) -> None:

@@ -1,7 +1,12 @@
-"""Test trioframe apps in the test's own Trio run: ``client = app.test_client()``."""
+"""Test trioframe apps in the test's own Trio run.
+
+``app.test_client()`` calls the app directly, for HTTP and websockets; ``app.test_app()``
+runs its lifespan.
+"""
 
 from __future__ import annotations
 
+from ._app import TestApp as TestApp
 from ._builder import TestRequest as TestRequest
 from ._client import RequestOptions as RequestOptions
 from ._client import TestClient as TestClient
@@ -11,6 +16,7 @@ from ._websocket import WebsocketResponse as WebsocketResponse
 
 __all__ = [
     "RequestOptions",
+    "TestApp",
     "TestClient",
     "TestRequest",
     "TestResponse",
@@ -19,5 +25,6 @@ __all__ = [
 ]
 
 for _name in __all__:
-    globals()[_name].__module__ = __name__
+    if isinstance(globals()[_name], type):
+        globals()[_name].__module__ = __name__
 del _name

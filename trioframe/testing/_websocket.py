@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, Self
 import trio
 from werkzeug.datastructures import Headers
 
-from trioframe._exceptions import WebsocketDisconnect, unwrap_exception_group
+from trioframe._exceptions import WebsocketDisconnect
 
+from ._nursery import exit_nursery
 from ._response import TestResponse
 
 if TYPE_CHECKING:
@@ -248,6 +249,7 @@ class TestWebsocketConnection:
         tb: TracebackType | None,
     ) -> None:
         assert self._nursery is not None  # entered
+        assert self._nursery_manager is not None
         try:
             if not self._app_done.is_set():
                 stopped = False
@@ -266,27 +268,7 @@ class TestWebsocketConnection:
                     await self._app_done.wait()
         finally:
             try:
-                await self._exit_nursery(exc_type, exc, tb)
+                await exit_nursery(self._nursery_manager, exc_type, exc, tb)
             finally:
                 for channel in (self._to_app, self._app_inbox, self._app_outbox, self._from_app):
                     channel.close()
-
-    async def _exit_nursery(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._nursery_manager is not None  # entered
-        try:
-            await self._nursery_manager.__aexit__(exc_type, exc, tb)
-        except BaseExceptionGroup as group:
-            leaf = unwrap_exception_group(group)
-            if leaf is group:
-                raise
-        else:
-            return
-        if leaf is exc:
-            return  # the body's own exception: the caller lets it continue, ungrouped
-        # Raised outside the except block so the test sees the exception, not a group.
-        raise leaf

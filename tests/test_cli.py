@@ -1,0 +1,35 @@
+"""The trioframe command; serving itself is exercised end to end in test_e2e.py."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from trioframe._cli import main
+
+
+def test_routes_lists_http_and_websocket_rules() -> None:
+    result = CliRunner().invoke(main, ["routes", "tests/e2e_app.py:app"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["Rule", "Methods", "Endpoint", "Kind"]
+    rows = {tuple(line.split()) for line in lines[2:]}
+    assert rows == {
+        ("/", "GET", "index", "http"),
+        ("/echo", "GET", "echo", "websocket"),
+        ("/private", "GET", "private", "websocket"),
+        ("/ticker", "GET", "ticker", "websocket"),
+    }
+
+
+def test_a_bad_app_path_is_a_usage_error() -> None:
+    for command in ("routes", "run"):
+        result = CliRunner().invoke(main, [command, "tests/no_such_file.py:app"])
+        assert result.exit_code == 2
+        assert "There is no file 'tests/no_such_file.py'" in result.output
+
+
+def test_help_describes_both_commands() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    assert "run" in result.output
+    assert "routes" in result.output

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from trioframe import Trioframe, _serving
+from trioframe._serving import hypercorn_config, load_app, serve_forever
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def test_hypercorn_config_from_the_app(app: Trioframe) -> None:
+    config = hypercorn_config(app)
+    assert config.bind == ["127.0.0.1:5000"]
+    assert config.worker_class == "trio"
+    assert config.workers == 1
+    assert not config.use_reloader
+    assert config.accesslog is not None
+    assert config.loglevel == "INFO"
+    assert config.graceful_timeout == app.config["GRACEFUL_SHUTDOWN_TIMEOUT"]
+
+    app.debug = True
+    app.config["GRACEFUL_SHUTDOWN_TIMEOUT"] = 12
+    tuned = hypercorn_config(
+        app,
+        host="::1",
+        port=8080,
+        workers=3,
+        reload=True,
+        access_log=False,
+        application_path="pkg.main:app",
+    )
+    assert tuned.bind == ["[::1]:8080"]
+    assert (tuned.workers, tuned.use_reloader, tuned.accesslog) == (3, True, None)
+    assert tuned.loglevel == "DEBUG"
+    assert tuned.graceful_timeout == 12.0
+    assert tuned.application_path == "pkg.main:app"
+    assert hypercorn_config(app, graceful_timeout=0.5).graceful_timeout == 0.5
+
+
+@pytest.fixture
+def isolated_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_app puts folders on sys.path and imports modules; undo both after the test."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "modules", dict(sys.modules))
+
+
+def write_module(folder: Path, name: str, source: str) -> Path:
+    path = folder / f"{name}.py"
+    path.write_text(source)
+    return path
+
+
+APP_SOURCE = "from trioframe import Trioframe\napp = Trioframe(__name__)\nother = 42\n"
+
+
+@pytest.mark.usefixtures("isolated_imports")
+def test_load_app_by_file_and_by_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_module(tmp_path, "serving_by_file", APP_SOURCE)
+    assert isinstance(load_app(f"{path}:app"), Trioframe)
+    assert load_app(str(path)).name == "serving_by_file"  # the attribute defaults to app
+    write_module(tmp_path, "serving_by_module", APP_SOURCE)
+    monkeypatch.chdir(tmp_path)
+    assert load_app("serving_by_module:app").name == "serving_by_module"
+
+
+@pytest.mark.usefixtures("isolated_imports")
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("{folder}/absent.py:app", "There is no file"),
+        ("serving_absent_module:app", "there is no such module"),
+        ("serving_absent_package.sub:app", "there is no such module"),
+        ("{folder}/serving_attrs.py:missing", "has no attribute 'missing'"),
+        ("{folder}/serving_attrs.py:other", "is a int, not a Trioframe app"),
+    ],
+)
+def test_load_app_errors_say_what_is_wrong(tmp_path: Path, target: str, message: str) -> None:
+    write_module(tmp_path, "serving_attrs", APP_SOURCE)
+    with pytest.raises(LookupError, match=message):
+        load_app(target.format(folder=tmp_path))
+
+
+@pytest.mark.usefixtures("isolated_imports")
+def test_a_broken_import_inside_the_module_is_not_hidden(tmp_path: Path) -> None:
+    path = write_module(tmp_path, "serving_broken", "import serving_dependency_that_is_absent\n")
+    with pytest.raises(ModuleNotFoundError, match="serving_dependency_that_is_absent"):
+        load_app(f"{path}:app")
+
+
+def test_ctrl_c_outside_the_signal_receiver_stops_quietly(
+    app: Trioframe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt  # as Trio delivers a Ctrl-C that no receiver takes
+
+    monkeypatch.setattr(_serving, "serve_until_signalled", interrupted)
+    serve_forever(app, hypercorn_config(app))  # returns; no traceback for a Ctrl-C

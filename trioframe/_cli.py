@@ -1,0 +1,117 @@
+"""The ``trioframe`` command: ``trioframe run module:app`` and ``trioframe routes module:app``."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+import hypercorn.run
+from hypercorn.utils import LifespanFailureError
+
+from ._serving import hypercorn_config, load_app, serve_forever
+
+if TYPE_CHECKING:
+    from ._app import Trioframe
+
+#: Methods every rule answers implicitly, left out of the routes table.
+_IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
+
+
+@click.group()
+def main() -> None:
+    """Serve and inspect trioframe apps.
+
+    APP is the module and the app object in it, as module:app or path/to/file.py:app.
+    """
+
+
+@main.command()
+@click.argument("app_path", metavar="APP")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes, each with its own copy of the app.",
+)
+@click.option("--reload", is_flag=True, help="Restart when source files change.")
+@click.option(
+    "--graceful-timeout",
+    type=click.FloatRange(min=0),
+    help="Seconds in-flight requests get at shutdown [default: the app's "
+    "GRACEFUL_SHUTDOWN_TIMEOUT].",
+)
+@click.option("--no-access-log", is_flag=True, help="Do not log each request.")
+def run(
+    app_path: str,
+    host: str,
+    port: int,
+    workers: int,
+    reload: bool,
+    graceful_timeout: float | None,
+    no_access_log: bool,
+) -> None:
+    """Serve APP with hypercorn's trio worker until Ctrl-C.
+
+    Ctrl-C (or SIGTERM) stops accepting connections, gives in-flight requests the graceful
+    timeout, closes open websockets with 1001, runs the shutdown hooks and exits. If the
+    app fails to start or the address cannot be bound, the command exits with status 1.
+    """
+    app = load_app_or_exit(app_path)
+    config = hypercorn_config(
+        app,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        access_log=not no_access_log,
+        graceful_timeout=graceful_timeout,
+        application_path=app_path,
+    )
+    if workers > 1 or reload:
+        # hypercorn's process manager runs and restarts the workers. (It exits with status
+        # 0 even when a worker failed to start: hypercorn issue 269.)
+        sys.exit(hypercorn.run.run(config))
+    try:
+        serve_forever(app, config)  # one worker: in this process, as app.run() serves
+    except (LifespanFailureError, OSError) as error:  # OSError: the port is taken, say
+        raise click.ClickException(str(error)) from None
+
+
+def load_app_or_exit(path: str) -> Trioframe:
+    """Load the app, turning a lookup failure into a usage error."""
+    try:
+        return load_app(path)
+    except LookupError as error:
+        raise click.BadParameter(str(error), param_hint="APP") from None
+
+
+@main.command()
+@click.argument("app_path", metavar="APP")
+def routes(app_path: str) -> None:
+    """List APP's URL rules: rule, methods, endpoint, and whether HTTP or websocket."""
+    app = load_app_or_exit(app_path)
+    rows = [
+        (
+            rule.rule,
+            ", ".join(sorted((rule.methods or set()) - _IMPLICIT_METHODS)),
+            rule.endpoint,
+            "websocket" if rule.websocket else "http",
+        )
+        for rule in sorted(app.url_map.iter_rules(), key=lambda rule: (rule.rule, rule.endpoint))
+    ]
+    header = ("Rule", "Methods", "Endpoint", "Kind")
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(4)]
+    for row in [header, tuple("-" * width for width in widths), *rows]:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )

@@ -1,7 +1,8 @@
 """Test trioframe apps in the test's own Trio run.
 
 ``app.test_client()`` calls the app directly, for HTTP and websockets; ``app.test_app()``
-runs its lifespan.
+runs its lifespan; `WireServer` serves it with hypercorn's trio server over in-memory
+streams, for tests that need the real protocol bytes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from ._client import TestClient as TestClient
 from ._response import TestResponse as TestResponse
 from ._websocket import TestWebsocketConnection as TestWebsocketConnection
 from ._websocket import WebsocketResponse as WebsocketResponse
+from ._wire import WireResponse as WireResponse
+from ._wire import WireServer as WireServer
+from ._wire import websocket_client as websocket_client
 
 __all__ = [
     "RequestOptions",
@@ -22,6 +26,9 @@ __all__ = [
     "TestResponse",
     "TestWebsocketConnection",
     "WebsocketResponse",
+    "WireResponse",
+    "WireServer",
+    "websocket_client",
 ]
 
 for _name in __all__:

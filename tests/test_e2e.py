@@ -1,0 +1,331 @@
+"""End to end: hypercorn's trio worker on 127.0.0.1, real sockets, real clients.
+
+In-process tests start hypercorn's ``serve`` in the test's Trio run on a free port; the
+command-line tests run ``trioframe run`` and ``app.run()`` in a subprocess and stop it with
+Ctrl-C (SIGINT). Every wait is bounded; the assertions are about outcomes, not speed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import h11
+import hypercorn.trio
+import pytest
+import trio
+import trio_websocket
+
+from trioframe import Trioframe, websocket
+from trioframe._serving import hypercorn_config
+from trioframe.testing import websocket_client
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+ROOT = Path(__file__).parent.parent
+#: A bound on every wait in these tests; far above what they need, far below a hang.
+WAIT_S = 20
+
+
+async def http_get(host: str, port: int, path: str) -> tuple[int, bytes]:
+    """One HTTP/1.1 GET over a real TCP connection, with h11."""
+    stream = await trio.open_tcp_stream(host, port)
+    async with stream:
+        client = h11.Connection(h11.CLIENT)
+        request = h11.Request(method="GET", target=path, headers=[("Host", f"{host}:{port}")])
+        await stream.send_all(client.send(request) + client.send(h11.EndOfMessage()))
+        status, body = 0, bytearray()
+        while True:
+            event = client.next_event()
+            if event is h11.NEED_DATA:
+                client.receive_data(bytes(await stream.receive_some(65536)))
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                return status, bytes(body)
+
+
+@asynccontextmanager
+async def websocket_to(port: int, path: str) -> AsyncIterator[trio_websocket.WebSocketConnection]:
+    """A trio-websocket client on a real TCP connection to the loopback server."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with websocket_client(stream, path, host=f"127.0.0.1:{port}") as ws:
+        yield ws
+
+
+class TaskCounter(trio.abc.Instrument):
+    """Counts the tasks alive among those spawned since it was added."""
+
+    def __init__(self) -> None:
+        self.alive: set[trio.lowlevel.Task] = set()
+
+    def task_spawned(self, task: trio.lowlevel.Task) -> None:
+        self.alive.add(task)
+
+    def task_exited(self, task: trio.lowlevel.Task) -> None:
+        self.alive.discard(task)
+
+
+def make_app() -> tuple[Trioframe, dict[str, Any]]:
+    app = Trioframe("e2e")
+    app.config["GRACEFUL_SHUTDOWN_TIMEOUT"] = 0.5
+    state: dict[str, Any] = {"ticks": 0, "ticker_done": trio.Event(), "events": []}
+
+    @app.get("/")
+    async def index() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.websocket("/echo")
+    async def echo() -> None:
+        while True:
+            await websocket.send(await websocket.receive())
+
+    @app.websocket("/private")
+    async def private() -> Any:
+        return "Invalid password", 403
+
+    @app.websocket("/ticker")
+    async def ticker() -> None:
+        try:
+            while True:
+                await websocket.send("tick")
+                state["ticks"] += 1
+                await trio.sleep(10)
+        finally:
+            state["ticker_done"].set()
+
+    @app.after_serving
+    async def stopped() -> None:
+        state["events"].append("after_serving")
+
+    return app, state
+
+
+async def serve(app: Trioframe, nursery: trio.Nursery) -> tuple[int, trio.Event]:
+    """Start hypercorn on a free loopback port; set the returned event to stop it."""
+    stop = trio.Event()
+    config = hypercorn_config(app, host="127.0.0.1", port=0, access_log=False)
+    binds = await nursery.start(
+        partial(hypercorn.trio.serve, app, config, shutdown_trigger=stop.wait)
+    )
+    port = int(binds[0].rsplit(":", 1)[1])
+    return port, stop
+
+
+async def test_http_request_over_loopback() -> None:
+    app, _ = make_app()
+    with trio.fail_after(WAIT_S):
+        async with trio.open_nursery() as nursery:
+            port, stop = await serve(app, nursery)
+            assert await http_get("127.0.0.1", port, "/") == (200, b'{"status":"ok"}\n')
+            stop.set()
+
+
+async def test_websocket_echo_and_denial_over_loopback() -> None:
+    app, _ = make_app()
+    with trio.fail_after(WAIT_S):
+        async with trio.open_nursery() as nursery:
+            port, stop = await serve(app, nursery)
+            async with websocket_to(port, "/echo") as ws:
+                await ws.send_message("hello")
+                assert await ws.get_message() == "hello"
+            with pytest.raises(trio_websocket.ConnectionRejected) as rejected:
+                async with websocket_to(port, "/private"):
+                    pass
+            assert (rejected.value.status_code, rejected.value.body) == (403, b"Invalid password")
+            stop.set()
+
+
+async def test_a_send_only_handler_is_cancelled_when_the_client_leaves() -> None:
+    app, state = make_app()
+    # Well under the handler's 10 s between sends: only a prompt cancellation fits.
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            port, stop = await serve(app, nursery)
+            async with websocket_to(port, "/ticker") as ws:
+                assert await ws.get_message() == "tick"
+            await state["ticker_done"].wait()
+            stop.set()
+    assert state["ticks"] == 1
+
+
+async def test_a_clean_shutdown_leaves_no_task_behind() -> None:
+    app, state = make_app()
+    counter = TaskCounter()
+    trio.lowlevel.add_instrument(counter)
+    try:
+        with trio.fail_after(WAIT_S):
+            async with trio.open_nursery() as nursery:
+                port, stop = await serve(app, nursery)
+                async with websocket_to(port, "/echo") as ws:
+                    await ws.send_message("open")
+                    assert await ws.get_message() == "open"
+                    stop.set()  # shut down while the websocket is open
+                    with pytest.raises(trio_websocket.ConnectionClosed) as closed:
+                        await ws.get_message()
+        assert closed.value.reason is not None
+        assert closed.value.reason.code == 1001
+        assert state["events"] == ["after_serving"]
+        assert counter.alive == set()
+    finally:
+        trio.lowlevel.remove_instrument(counter)
+
+
+class ServerProcess:
+    """A server in a subprocess, its output read as it comes."""
+
+    def __init__(self, process: trio.Process) -> None:
+        self.process = process
+        self.output = ""
+
+    async def wait_for(self, pattern: str) -> re.Match[str]:
+        assert self.process.stdout is not None
+        with trio.fail_after(WAIT_S):
+            while (found := re.search(pattern, self.output)) is None:
+                chunk = await self.process.stdout.receive_some(65536)
+                if not chunk:
+                    raise AssertionError(f"the server exited; it printed:\n{self.output}")
+                self.output += chunk.decode()
+        return found
+
+    async def wait_for_exit(self) -> int:
+        """Wait for the server to exit, reading the rest of its output; return its status."""
+        assert self.process.stdout is not None
+        with trio.fail_after(WAIT_S):
+            while chunk := await self.process.stdout.receive_some(65536):
+                self.output += chunk.decode()
+            return await self.process.wait()
+
+    async def interrupt_and_wait(self) -> int:
+        """Press Ctrl-C and wait for the server to exit, reading the rest of its output."""
+        self.process.send_signal(signal.SIGINT)
+        return await self.wait_for_exit()
+
+
+@asynccontextmanager
+async def running_server(
+    *command: str, env: dict[str, str] | None = None
+) -> AsyncIterator[ServerProcess]:
+    """Run ``python *command`` from the repository root; kill it if the test leaves early."""
+    process = await trio.lowlevel.open_process(
+        [sys.executable, *command],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+    try:
+        yield ServerProcess(process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        with trio.move_on_after(WAIT_S, shield=True):
+            await process.wait()
+
+
+@pytest.mark.parametrize(
+    ("command", "index_body"),
+    [
+        (("-m", "trioframe", "run", "tests.e2e_app:app", "--port", "0"), b'{"status":"ok"}\n'),
+        (
+            ("-m", "trioframe", "run", "tests.e2e_app:app", "--port", "0", "--workers", "2"),
+            b'{"status":"ok"}\n',
+        ),
+        (
+            ("-c", "from tests.e2e_app import app; app.run(port=0, debug=True)"),
+            b'{\n  "status": "ok"\n}\n',  # debug=True turns on DEBUG, which indents JSON
+        ),
+    ],
+    ids=["trioframe-run", "two-workers", "app-run"],
+)
+async def test_serving_from_the_command_line(command: tuple[str, ...], index_body: bytes) -> None:
+    async with running_server(*command) as server:
+        port = int((await server.wait_for(r"Running on http://127\.0\.0\.1:(\d+)")).group(1))
+        await server.wait_for("e2e: started")
+        with trio.fail_after(WAIT_S):
+            assert await http_get("127.0.0.1", port, "/") == (200, index_body)
+            async with websocket_to(port, "/echo") as ws:
+                await ws.send_message("over the wire")
+                assert await ws.get_message() == "over the wire"
+            async with websocket_to(port, "/ticker") as ws:
+                assert await ws.get_message() == "tick"
+        await server.wait_for("e2e: ticker cancelled")
+        assert await server.interrupt_and_wait() == 0
+        assert "e2e: stopped cleanly" in server.output
+        assert '"GET / 1.1" 200' in server.output  # hypercorn's access log
+        assert "Traceback" not in server.output
+
+
+async def test_a_second_ctrl_c_stops_at_once() -> None:
+    command = ("-c", "from tests.e2e_app import app; app.run(port=0)")
+    long_grace = {"TRIOFRAME_GRACEFUL_SHUTDOWN_TIMEOUT": "3600"}
+    async with running_server(*command, env=long_grace) as server:
+        port = int((await server.wait_for(r"Running on http://127\.0\.0\.1:(\d+)")).group(1))
+        with trio.fail_after(WAIT_S):
+            async with websocket_to(port, "/echo") as ws:
+                await ws.send_message("keeps the server busy")
+                assert await ws.get_message() == "keeps the server busy"
+                assert server.process.stdout is not None
+                server.process.send_signal(signal.SIGINT)
+                await server.wait_for("press Ctrl-C again to stop at once")
+                # The open websocket would hold a graceful shutdown for an hour.
+                assert await server.interrupt_and_wait() == 0
+                with pytest.raises(trio_websocket.ConnectionClosed) as closed:
+                    await ws.get_message()
+        assert closed.value.reason is not None
+        assert closed.value.reason.code == 1001
+
+
+async def test_a_startup_failure_exits_non_zero(tmp_path: Path) -> None:
+    app_file = tmp_path / "failing_app.py"
+    app_file.write_text(
+        "from trioframe import Trioframe\n"
+        "app = Trioframe(__name__)\n"
+        "@app.before_serving\n"
+        "async def connect() -> None:\n"
+        "    raise OSError('database unreachable')\n"
+    )
+    async with running_server("-m", "trioframe", "run", f"{app_file}:app", "--port", "0") as server:
+        assert await server.wait_for_exit() == 1
+    assert "Error: Lifespan failure in startup. 'OSError: database unreachable'" in server.output
+
+
+async def test_a_port_in_use_is_a_clear_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        async with running_server(
+            "-m", "trioframe", "run", "tests.e2e_app:app", "--port", port
+        ) as server:
+            assert await server.wait_for_exit() == 1
+    assert re.search(r"Error: \[Errno \d+\] Address already in use", server.output)
+    assert "Traceback" not in server.output
+
+
+async def test_reload_serves_the_changed_code(tmp_path: Path) -> None:
+    app_file = tmp_path / "reloading_app.py"
+    source = "from trioframe import Trioframe\napp = Trioframe(__name__)\n"
+    source += "app.get('/')(lambda: {!r})\n"
+    app_file.write_text(source.format("first version"))
+    command = ("-m", "trioframe", "run", f"{app_file}:app", "--port", "0", "--reload")
+    async with running_server(*command) as server:
+        port = int((await server.wait_for(r"Running on http://127\.0\.0\.1:(\d+)")).group(1))
+        with trio.fail_after(WAIT_S):
+            assert await http_get("127.0.0.1", port, "/") == (200, b"first version")
+        app_file.write_text(source.format("second version"))
+        await server.wait_for(r"(?s)Running on.*Running on")  # a new worker, same socket
+        with trio.fail_after(WAIT_S):
+            assert await http_get("127.0.0.1", port, "/") == (200, b"second version")
+        assert await server.interrupt_and_wait() == 0

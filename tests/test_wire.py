@@ -1,0 +1,277 @@
+"""The app behind hypercorn's real trio server, over in-memory streams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import h11
+import pytest
+import trio
+import trio.testing
+import trio_websocket
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.utils import LifespanFailureError
+
+from trioframe import Trioframe, request, websocket
+from trioframe.testing import WireServer, websocket_client
+
+
+@pytest.fixture
+def wire_app() -> Trioframe:
+    app = Trioframe("wire")
+
+    @app.get("/")
+    async def index() -> str:
+        return "hello over the wire"
+
+    @app.post("/echo")
+    async def echo_body() -> bytes:
+        return await request.get_data()
+
+    @app.websocket("/echo")
+    async def echo() -> None:
+        while True:
+            await websocket.send(await websocket.receive())
+
+    @app.websocket("/private")
+    async def private() -> Any:
+        return "Invalid password", 403, {"X-Reason": "password"}
+
+    @app.websocket("/once")
+    async def once() -> None:
+        await websocket.send("bye")
+
+    @app.websocket("/crash")
+    async def crash() -> None:
+        await websocket.accept()
+        raise RuntimeError("handler bug")
+
+    return app
+
+
+async def test_http_request(wire_app: Trioframe) -> None:
+    async with WireServer(wire_app) as server:
+        response = await server.request("GET", "/")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert response.body == b"hello over the wire"
+        posted = await server.request("POST", "/echo", body=b"payload")
+        assert posted.body == b"payload"
+
+
+async def test_a_refused_websocket_reaches_trio_websocket(wire_app: Trioframe) -> None:
+    async with WireServer(wire_app) as server:
+        with pytest.raises(trio_websocket.ConnectionRejected) as rejected:
+            async with server.websocket("/private"):
+                pass
+    assert rejected.value.status_code == 403
+    assert rejected.value.body == b"Invalid password"
+    assert (b"x-reason", b"password") in rejected.value.headers
+
+
+async def test_websocket_echo(wire_app: Trioframe) -> None:
+    async with WireServer(wire_app) as server, server.websocket("/echo") as ws:
+        for message in ("hello", b"\x00binary", ""):
+            await ws.send_message(message)
+            assert await ws.get_message() == message
+
+
+@pytest.mark.parametrize(
+    ("path", "code"), [("/once", 1000), ("/crash", 1011)], ids=["return", "error"]
+)
+async def test_close_codes_seen_by_the_client(
+    wire_app: Trioframe, path: str, code: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def read_until_closed(ws: trio_websocket.WebSocketConnection) -> None:
+        while True:
+            await ws.get_message()
+
+    async with WireServer(wire_app) as server, server.websocket(path) as ws:
+        with pytest.raises(trio_websocket.ConnectionClosed) as closed:
+            await read_until_closed(ws)
+    assert closed.value.reason is not None
+    assert closed.value.reason.code == code
+
+
+async def test_shutdown_closes_open_websockets_with_1001(
+    wire_app: Trioframe, autojump_clock: trio.testing.MockClock
+) -> None:
+    ended: list[str] = []
+
+    @wire_app.teardown_websocket
+    async def teardown(error: BaseException | None) -> None:
+        ended.append(f"teardown {error!r}")
+
+    async with WireServer(wire_app) as server, server.websocket("/echo") as ws:
+        await ws.send_message("still here")
+        assert await ws.get_message() == "still here"
+        await server.shutdown()
+        with pytest.raises(trio_websocket.ConnectionClosed) as closed:
+            await ws.get_message()
+    assert closed.value.reason is not None
+    assert (closed.value.reason.code, closed.value.reason.reason) == (1001, "server shutting down")
+    assert ended == ["teardown None"]  # the handler was cancelled, and cleaned up
+
+
+async def test_malformed_http_does_not_disturb_other_connections(wire_app: Trioframe) -> None:
+    async with WireServer(wire_app) as server, server.websocket("/echo") as ws:
+        await ws.send_message("before")
+        assert await ws.get_message() == "before"
+        with trio.fail_after(5):
+            reply = await server.send_raw(b"NOT HTTP AT ALL\r\n\x00\x01\r\n\r\n")
+        assert reply.startswith(b"HTTP/1.1 400")
+        await ws.send_message("after")
+        assert await ws.get_message() == "after"
+        assert (await server.request("GET", "/")).status_code == 200
+
+
+async def test_a_startup_failure_stops_the_server() -> None:
+    app = Trioframe("failing")
+
+    @app.before_serving
+    async def start() -> None:
+        raise OSError("database unreachable")
+
+    with pytest.raises(LifespanFailureError, match="OSError: database unreachable"):
+        async with WireServer(app):
+            raise AssertionError("the server never serves")
+
+
+async def test_a_custom_config_and_misuse(wire_app: Trioframe) -> None:
+    config = HypercornConfig()
+    config.graceful_timeout = 0.5
+    server = WireServer(wire_app, config)
+    with pytest.raises(RuntimeError, match="not serving"):
+        await server.connect()
+    async with server:
+        assert server.config.graceful_timeout == 0.5
+    with pytest.raises(RuntimeError, match="entered once"):
+        async with server:
+            pass
+
+
+async def test_an_error_in_the_block_stops_the_server_and_propagates(wire_app: Trioframe) -> None:
+    async def run() -> None:
+        async with WireServer(wire_app) as server:
+            assert (await server.request("GET", "/")).status_code == 200
+            raise KeyError("test bug")
+
+    with pytest.raises(KeyError, match="test bug"):
+        await run()
+
+
+async def test_an_error_in_a_websocket_block_is_not_wrapped(wire_app: Trioframe) -> None:
+    async def converse(server: WireServer) -> None:
+        async with server.websocket("/echo") as ws:
+            await ws.send_message("x")
+            _ = 1 / 0
+
+    async with WireServer(wire_app) as server:
+        with pytest.raises(ZeroDivisionError):
+            await converse(server)
+        assert (await server.request("GET", "/")).status_code == 200  # still serving
+
+
+async def test_shutdown_during_a_handshake_refuses_with_503(
+    wire_app: Trioframe, autojump_clock: trio.testing.MockClock
+) -> None:
+    @wire_app.websocket("/undecided")
+    async def undecided() -> None:
+        await trio.sleep_forever()  # never accepts or refuses
+
+    async with WireServer(wire_app) as server, trio.open_nursery() as nursery:
+        outcome: list[int] = []
+
+        async def connect() -> None:
+            with pytest.raises(trio_websocket.ConnectionRejected) as rejected:
+                async with server.websocket("/undecided"):
+                    pass
+            outcome.append(rejected.value.status_code)
+
+        nursery.start_soon(connect)
+        await trio.testing.wait_all_tasks_blocked()
+        await server.shutdown()
+    assert outcome == [503]
+
+
+async def test_a_startup_that_hangs_is_bounded_by_the_test(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    app = Trioframe("hanging")
+
+    @app.before_serving
+    async def hang() -> None:
+        await trio.sleep_forever()
+
+    with trio.move_on_after(10) as scope:
+        async with WireServer(app):
+            raise AssertionError("never serving")
+    assert scope.cancelled_caught
+
+
+async def test_a_server_hanging_up_during_the_handshake(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    client_end, server_end = trio.testing.memory_stream_pair()
+    await server_end.aclose()
+    with pytest.raises(trio_websocket.ConnectionTimeout, match="within 5 s"):
+        async with websocket_client(client_end, "/ws", connect_timeout=5):
+            pass
+    assert trio.current_time() == pytest.approx(5)
+    with pytest.raises(trio.ClosedResourceError):  # the client's stream was closed too
+        await client_end.send_all(b"x")
+
+
+async def test_a_handshake_cancelled_or_refused_by_the_client(
+    wire_app: Trioframe, autojump_clock: trio.testing.MockClock
+) -> None:
+    @wire_app.websocket("/undecided")
+    async def undecided() -> None:
+        await trio.sleep_forever()  # never accepts or refuses
+
+    async with WireServer(wire_app) as server:
+        with trio.move_on_after(5) as scope:
+            async with server.websocket("/undecided"):
+                raise AssertionError("never accepted")
+        assert scope.cancelled_caught
+        with pytest.raises(h11.LocalProtocolError, match="Illegal target"):
+            async with server.websocket("/no spaces allowed"):
+                raise AssertionError("never sent")
+        with pytest.raises(UnicodeEncodeError):
+            async with server.websocket("/echo", headers=[("X-Name", "\udc80")]):
+                raise AssertionError("never sent")
+        assert (await server.request("GET", "/")).status_code == 200  # still serving
+
+
+async def test_in_flight_requests_get_the_grace_period(
+    wire_app: Trioframe, autojump_clock: trio.testing.MockClock
+) -> None:
+    wire_app.config["GRACEFUL_SHUTDOWN_TIMEOUT"] = 10.0
+    ended: list[str] = []
+
+    @wire_app.get("/slow/<int:seconds>")
+    async def slow(seconds: int) -> str:
+        try:
+            await trio.sleep(seconds)
+            return f"done after {seconds} s"
+        finally:
+            ended.append(f"view {seconds} ended at {trio.current_time():.0f}")
+
+    replies: dict[int, int | str] = {}
+
+    async def fetch(server: WireServer, seconds: int) -> None:
+        try:
+            response = await server.request("GET", f"/slow/{seconds}")
+        except h11.RemoteProtocolError as error:  # the server hung up without answering
+            replies[seconds] = str(error)
+        else:
+            replies[seconds] = response.status_code
+
+    async with WireServer(wire_app) as server, trio.open_nursery() as nursery:
+        nursery.start_soon(fetch, server, 3)  # finishes within the grace period
+        nursery.start_soon(fetch, server, 60)  # does not: cancelled when it runs out
+        await trio.testing.wait_all_tasks_blocked()
+        await server.shutdown()
+    assert replies[3] == 200
+    assert isinstance(replies[60], str)
+    assert sorted(ended) == ["view 3 ended at 3", "view 60 ended at 10"]

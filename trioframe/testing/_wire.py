@@ -1,0 +1,358 @@
+"""The wire-level harness: hypercorn's trio server serving the app over in-memory streams.
+
+The same bytes as production cross the wire (hypercorn's h11 and wsproto protocols on the
+server side, h11 and trio-websocket on the client side), but through
+``trio.testing.memory_stream_pair`` instead of sockets, so tests stay fast, deterministic
+and usable under ``MockClock``. The server's start and stop follow hypercorn's trio worker:
+lifespan startup, serving, then on shutdown a graceful period for open connections (after
+which they are cancelled) and lifespan shutdown.
+"""
+
+from __future__ import annotations
+
+import socket
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self, cast
+
+import h11
+import trio
+import trio.testing
+import trio_websocket
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio.lifespan import Lifespan
+from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.trio.worker_context import WorkerContext
+from hypercorn.utils import wrap_app
+from werkzeug.datastructures import Headers
+
+from ._nursery import exit_nursery
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable
+    from contextlib import AbstractAsyncContextManager
+    from types import TracebackType
+
+    from hypercorn.typing import AppWrapper
+
+    from trioframe._app import Trioframe
+
+#: The addresses the server and its in-memory clients appear to have.
+SERVER_ADDRESS = ("127.0.0.1", 8000)
+CLIENT_HOST = "127.0.0.1"
+#: Bytes read from a connection at a time.
+RECEIVE_BYTES = 65536
+#: How long a websocket handshake may take, as in trio-websocket's own helpers.
+CONNECT_TIMEOUT_S = 60.0
+
+
+@dataclass
+class WireResponse:
+    """An HTTP response as it came over the wire."""
+
+    status_code: int
+    headers: Headers
+    body: bytes
+
+
+class _Endpoints:
+    """What hypercorn asks of a socket: its family and the two addresses."""
+
+    family = socket.AF_INET
+
+    def __init__(self, peer: tuple[str, int]) -> None:
+        self._peer = peer
+
+    def getpeername(self) -> tuple[str, int]:
+        return self._peer
+
+    def getsockname(self) -> tuple[str, int]:
+        return SERVER_ADDRESS
+
+
+class _InMemoryConnection:
+    """The server's end of an in-memory connection, with the addresses hypercorn reads.
+
+    It offers what hypercorn's ``TCPServer`` uses of a socket stream, and nothing more.
+    """
+
+    def __init__(self, stream: trio.StapledStream[Any, Any], peer: tuple[str, int]) -> None:
+        self._stream = stream
+        self.socket = _Endpoints(peer)
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._stream.send_all(data)
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self._stream.receive_some(max_bytes)
+
+    async def send_eof(self) -> None:
+        await self._stream.send_eof()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+class WireServer:
+    """hypercorn's trio server running the app in the test, reached over in-memory streams.
+
+    ``async with WireServer(app) as server:`` runs the lifespan startup and starts serving;
+    leaving the block (or ``await server.shutdown()``) stops it as hypercorn does: open
+    connections get ``GRACEFUL_SHUTDOWN_TIMEOUT`` (open websockets are then closed with 1001)
+    and the lifespan shuts down. Use `request` and `send_raw` for HTTP, and `websocket`
+    for a trio-websocket client connection.
+
+    Args:
+        app: The application to serve.
+        config: A hypercorn configuration to serve with, instead of the defaults.
+    """
+
+    __test__ = False
+
+    def __init__(self, app: Trioframe, config: HypercornConfig | None = None) -> None:
+        self.app = app
+        self.config = config or HypercornConfig()
+        if config is None:
+            self.config.graceful_timeout = float(app.config["GRACEFUL_SHUTDOWN_TIMEOUT"])
+        self._app_wrapper: AppWrapper = wrap_app(
+            self._observe_lifespan, self.config.wsgi_max_body_size, "asgi"
+        )
+        self._started = False
+        self._context = WorkerContext(None)
+        self._connections: trio.Nursery | None = None
+        self._stop = trio.Event()
+        self._stopped = trio.Event()
+        self._next_port = 50000
+        self._nursery_manager: AbstractAsyncContextManager[trio.Nursery] | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._nursery_manager is not None:
+            raise RuntimeError("a WireServer can only be entered once")
+        self._nursery_manager = trio.open_nursery()
+        nursery = await self._nursery_manager.__aenter__()
+        try:
+            await nursery.start(self._serve)
+        except BaseException as error:
+            await exit_nursery(self._nursery_manager, type(error), error, error.__traceback__)
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._nursery_manager is not None  # entered
+        try:
+            if exc is None:
+                await self.shutdown()
+        finally:
+            await exit_nursery(self._nursery_manager, exc_type, exc, tb)
+
+    async def _serve(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        lifespan = Lifespan(self._app_wrapper, self.config, {})
+        try:
+            async with trio.open_nursery() as lifespan_nursery:
+                await lifespan_nursery.start(lifespan.handle_lifespan)
+                await lifespan.wait_for_startup()
+                if not self._started:
+                    # Startup failed; the lifespan task is about to raise that, which cancels
+                    # this wait. (hypercorn marks startup as done just before it raises.)
+                    await trio.sleep_forever()
+                async with trio.open_nursery() as connections:
+                    self._connections = connections
+                    task_status.started()
+                    await self._stop.wait()
+                    # hypercorn's worker: stop, then a grace period, then cancel what is left.
+                    await self._context.terminated.set()
+                    connections.cancel_scope.deadline = (
+                        trio.current_time() + self.config.graceful_timeout
+                    )
+                self._connections = None
+                await lifespan.wait_for_shutdown()
+                lifespan_nursery.cancel_scope.cancel()
+        finally:
+            self._stopped.set()
+
+    async def _observe_lifespan(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def observed_send(message: Any) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                self._started = True
+            await send(message)
+
+        await self.app(scope, receive, observed_send)
+
+    async def shutdown(self) -> None:
+        """Stop the server as hypercorn would, and wait until it has stopped."""
+        self._stop.set()
+        await self._stopped.wait()
+
+    async def connect(self) -> trio.abc.HalfCloseableStream:
+        """Open a new connection to the server: the client's end of an in-memory stream.
+
+        Raises:
+            RuntimeError: the server is not serving.
+        """
+        if self._connections is None:
+            raise RuntimeError("the WireServer is not serving; connect inside its async with")
+        client, server = trio.testing.memory_stream_pair()
+        self._next_port += 1
+        connection = _InMemoryConnection(server, (CLIENT_HOST, self._next_port))
+        tcp_server = TCPServer(
+            self._app_wrapper,
+            self.config,
+            self._context,
+            {},
+            cast("trio.SSLStream[trio.SocketStream]", connection),  # hypercorn reads .socket
+        )
+        self._connections.start_soon(tcp_server.run)
+        await trio.lowlevel.checkpoint()
+        return client
+
+    async def send_raw(self, data: bytes) -> bytes:
+        """Send raw bytes on a new connection and return everything the server sends back
+        until it closes the connection. Bound the call with ``trio.fail_after``."""
+        stream = await self.connect()
+        await stream.send_all(data)
+        received = bytearray()
+        while chunk := await stream.receive_some(RECEIVE_BYTES):
+            received += chunk
+        await stream.aclose()
+        return bytes(received)
+
+    async def request(
+        self,
+        method: str,
+        target: str,
+        *,
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes = b"",
+    ) -> WireResponse:
+        """Send one HTTP/1.1 request with h11 on a new connection and read the response."""
+        stream = await self.connect()
+        client = h11.Connection(h11.CLIENT)
+        request_headers = [("Host", "localhost"), *headers]
+        if body:
+            request_headers.append(("Content-Length", str(len(body))))
+        await stream.send_all(
+            client.send(h11.Request(method=method, target=target, headers=request_headers))
+            + client.send(h11.Data(data=body))
+            + client.send(h11.EndOfMessage())
+        )
+        response: h11.Response | None = None
+        chunks: list[bytes] = []
+        while True:
+            event = client.next_event()
+            if event is h11.NEED_DATA:
+                client.receive_data(bytes(await stream.receive_some(RECEIVE_BYTES)))
+                continue
+            if isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                break
+            # Informational (1xx) responses pass by; the final Response is the one kept.
+            if isinstance(event, h11.Response):
+                response = event
+            if isinstance(event, h11.Data):
+                chunks.append(bytes(event.data))
+        await stream.aclose()
+        assert response is not None  # h11 reports a Response before the end of one
+        return WireResponse(
+            status_code=response.status_code,
+            headers=Headers(
+                [
+                    (name.decode("latin-1"), value.decode("latin-1"))
+                    for name, value in response.headers
+                ]
+            ),
+            body=b"".join(chunks),
+        )
+
+    def websocket(
+        self,
+        path: str,
+        *,
+        subprotocols: Iterable[str] | None = None,
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> AbstractAsyncContextManager[trio_websocket.WebSocketConnection]:
+        """Open a trio-websocket client connection: ``async with server.websocket("/ws") as ws``.
+
+        Raises:
+            trio_websocket.ConnectionRejected: the app refused the connection; it holds the
+                status code, headers and body.
+        """
+        return _websocket_over_new_connection(self, path, subprotocols, headers)
+
+
+@asynccontextmanager
+async def _websocket_over_new_connection(
+    server: WireServer,
+    path: str,
+    subprotocols: Iterable[str] | None,
+    headers: Iterable[tuple[str, str]],
+) -> AsyncIterator[trio_websocket.WebSocketConnection]:
+    stream = await server.connect()
+    async with websocket_client(stream, path, subprotocols=subprotocols, headers=headers) as ws:
+        yield ws
+
+
+@asynccontextmanager
+async def websocket_client(
+    stream: trio.abc.Stream,
+    path: str,
+    *,
+    host: str = "localhost",
+    subprotocols: Iterable[str] | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+    connect_timeout: float = CONNECT_TIMEOUT_S,
+) -> AsyncIterator[trio_websocket.WebSocketConnection]:
+    """A trio-websocket client connection over ``stream``, for any stream a test opened.
+
+    ``async with websocket_client(await trio.open_tcp_stream(host, port), "/ws") as ws:``.
+    The stream is closed when the block ends, whoever closed the websocket (trio-websocket
+    leaves it open when the server closes first or refuses the handshake).
+
+    Raises:
+        trio_websocket.ConnectionRejected: the server refused the connection, as a plain
+            exception with the status code, headers and body.
+        trio_websocket.ConnectionTimeout: the handshake took longer than
+            ``connect_timeout`` seconds (it never ends if the server hangs up first).
+    """
+    try:
+        nursery_manager = trio.open_nursery()
+        nursery = await nursery_manager.__aenter__()
+        try:
+            with trio.fail_after(connect_timeout):
+                connection = await trio_websocket.wrap_client_stream(
+                    nursery,
+                    cast("trio.SocketStream", stream),  # trio-websocket only needs a stream
+                    host,
+                    path,
+                    subprotocols=subprotocols,
+                    extra_headers=[(name.encode(), value.encode()) for name, value in headers],
+                )
+        except trio.TooSlowError:
+            nursery.cancel_scope.cancel()
+            await exit_nursery(nursery_manager, None, None, None)
+            raise trio_websocket.ConnectionTimeout(
+                f"no websocket handshake for {path!r} within {connect_timeout} s"
+            ) from None
+        except BaseException as error:
+            nursery.cancel_scope.cancel()
+            await exit_nursery(nursery_manager, type(error), error, error.__traceback__)
+            raise
+        try:
+            yield connection
+        except BaseException as error:
+            await connection.aclose()
+            await exit_nursery(nursery_manager, type(error), error, error.__traceback__)
+            raise
+        await connection.aclose()
+        await exit_nursery(nursery_manager, None, None, None)
+    finally:
+        await stream.aclose()

@@ -31,6 +31,13 @@ async def index() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@app.get("/slow")
+async def slow() -> str:
+    print("e2e: slow request started", flush=True)
+    await trio.sleep(3600)  # an in-flight request for the shutdown tests
+    return "finally"
+
+
 @app.websocket("/echo")
 async def echo() -> None:
     while True:

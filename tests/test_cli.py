@@ -15,6 +15,7 @@ def test_routes_lists_http_and_websocket_rules() -> None:
     rows = {tuple(line.split()) for line in lines[2:]}
     assert rows == {
         ("/", "GET", "index", "http"),
+        ("/slow", "GET", "slow", "http"),
         ("/echo", "GET", "echo", "websocket"),
         ("/private", "GET", "private", "websocket"),
         ("/ticker", "GET", "ticker", "websocket"),

@@ -267,24 +267,46 @@ async def test_serving_from_the_command_line(command: tuple[str, ...], index_bod
         assert "Traceback" not in server.output
 
 
-async def test_a_second_ctrl_c_stops_at_once() -> None:
+async def test_ctrl_c_closes_websockets_at_once() -> None:
     command = ("-c", "from tests.e2e_app import app; app.run(port=0)")
     long_grace = {"TRIOFRAME_GRACEFUL_SHUTDOWN_TIMEOUT": "3600"}
     async with running_server(*command, env=long_grace) as server:
         port = int((await server.wait_for(r"Running on http://127\.0\.0\.1:(\d+)")).group(1))
         with trio.fail_after(WAIT_S):
             async with websocket_to(port, "/echo") as ws:
-                await ws.send_message("keeps the server busy")
-                assert await ws.get_message() == "keeps the server busy"
-                assert server.process.stdout is not None
-                server.process.send_signal(signal.SIGINT)
-                await server.wait_for("press Ctrl-C again to stop at once")
-                # The open websocket would hold a graceful shutdown for an hour.
+                await ws.send_message("open")
+                assert await ws.get_message() == "open"
+                # One Ctrl-C: the grace period is for requests, a websocket never finishes.
                 assert await server.interrupt_and_wait() == 0
                 with pytest.raises(trio_websocket.ConnectionClosed) as closed:
                     await ws.get_message()
         assert closed.value.reason is not None
         assert closed.value.reason.code == 1001
+        assert "e2e: stopped cleanly" in server.output
+
+
+async def test_a_second_ctrl_c_stops_at_once() -> None:
+    command = ("-c", "from tests.e2e_app import app; app.run(port=0)")
+    long_grace = {"TRIOFRAME_GRACEFUL_SHUTDOWN_TIMEOUT": "3600"}
+    async with running_server(*command, env=long_grace) as server:
+        port = int((await server.wait_for(r"Running on http://127\.0\.0\.1:(\d+)")).group(1))
+        outcome: list[str] = []
+
+        async def slow_request() -> None:
+            try:
+                await http_get("127.0.0.1", port, "/slow")
+            except h11.RemoteProtocolError:  # the server hung up without answering
+                outcome.append("cut off")
+
+        with trio.fail_after(WAIT_S):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(slow_request)
+                await server.wait_for("e2e: slow request started")
+                server.process.send_signal(signal.SIGINT)
+                await server.wait_for("press Ctrl-C again to stop at once")
+                # The in-flight request would hold a graceful shutdown for an hour.
+                assert await server.interrupt_and_wait() == 0
+        assert outcome == ["cut off"]
 
 
 async def test_a_startup_failure_exits_non_zero(tmp_path: Path) -> None:

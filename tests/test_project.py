@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from trioframe._cli import main
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -20,8 +22,7 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert readme.index("```sh") < readme.index("## ")
     serve, test = _readme_commands()
     assert "pip install ." in serve
-    assert "--worker-class trio" in serve
-    assert "127.0.0.1:5000" in serve
+    assert "trioframe run " in serve  # hypercorn's trio worker, on 127.0.0.1:5000
     assert "'.[test]'" in test
     assert "pytest" in test
 
@@ -38,3 +39,9 @@ def test_the_served_example_exists() -> None:
     path, _, attribute = target.partition(":")
     assert (ROOT / path).is_file()
     assert f"{attribute} = Trioframe(" in (ROOT / path).read_text()
+
+
+def test_the_run_command_serves_where_the_readme_says() -> None:
+    run = main.commands["run"]
+    defaults = {param.name: param.default for param in run.params}
+    assert (defaults["host"], defaults["port"]) == ("127.0.0.1", 5000)

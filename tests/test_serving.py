@@ -99,3 +99,15 @@ def test_ctrl_c_outside_the_signal_receiver_stops_quietly(
 
     monkeypatch.setattr(_serving, "serve_until_signalled", interrupted)
     serve_forever(app, hypercorn_config(app))  # returns; no traceback for a Ctrl-C
+
+
+def test_several_serving_errors_stay_a_group(
+    app: Trioframe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def failing(*args: object) -> None:
+        raise ExceptionGroup("two failures", [OSError("one"), ValueError("two")])
+
+    monkeypatch.setattr(_serving, "serve_until_signalled", failing)
+    with pytest.raises(ExceptionGroup) as raised:
+        serve_forever(app, hypercorn_config(app))
+    assert [str(error) for error in raised.value.exceptions] == ["one", "two"]

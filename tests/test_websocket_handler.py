@@ -655,3 +655,19 @@ async def test_unread_messages_do_not_delay_the_close(app: Trioframe, client: Te
         with pytest.raises(WebsocketDisconnect) as closed:
             await ws.receive()
     assert closed.value.code == 1000
+
+
+async def test_a_websocket_connecting_while_the_server_stops_is_refused(
+    app: Trioframe, client: TestClient
+) -> None:
+    @app.websocket("/ws")
+    async def ws() -> None:
+        await websocket.accept()
+
+    # What a stopping server does first; a handshake already under way then gets 503.
+    app._open_websockets.close_all()
+    with pytest.raises(WebsocketResponse) as refused:
+        async with client.websocket("/ws"):
+            pass
+    assert refused.value.response.status_code == 503
+    assert b"shutting down" in await refused.value.response.get_data()

@@ -93,9 +93,10 @@ async def test_close_codes_seen_by_the_client(
     assert closed.value.reason.code == code
 
 
-async def test_shutdown_closes_open_websockets_with_1001(
+async def test_shutdown_closes_open_websockets_with_1001_at_once(
     wire_app: Trioframe, autojump_clock: trio.testing.MockClock
 ) -> None:
+    wire_app.config["GRACEFUL_SHUTDOWN_TIMEOUT"] = 60.0
     ended: list[str] = []
 
     @wire_app.teardown_websocket
@@ -111,6 +112,15 @@ async def test_shutdown_closes_open_websockets_with_1001(
     assert closed.value.reason is not None
     assert (closed.value.reason.code, closed.value.reason.reason) == (1001, "server shutting down")
     assert ended == ["teardown None"]  # the handler was cancelled, and cleaned up
+    # A websocket never finishes by itself: waiting out the grace period would gain nothing.
+    assert trio.current_time() < 60
+
+
+async def test_an_app_serves_again_after_a_shutdown(wire_app: Trioframe) -> None:
+    for _ in range(2):
+        async with WireServer(wire_app) as server, server.websocket("/echo") as ws:
+            await ws.send_message("again")
+            assert await ws.get_message() == "again"
 
 
 async def test_malformed_http_does_not_disturb_other_connections(wire_app: Trioframe) -> None:

@@ -33,6 +33,7 @@ from ._request import BaseRequestWebsocket, Request
 from ._response import Response
 from ._routing import Rule, build, make_rule, match
 from ._serving import hypercorn_config, serve_forever
+from ._websocket_handler import OpenWebsockets
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -88,6 +89,7 @@ class Trioframe(Dispatcher):
         self._got_first_request = False
         self._serving = False
         self._app_nursery: AppNursery | None = None
+        self._open_websockets = OpenWebsockets()
 
     @cached_property
     def name(self) -> str:
@@ -244,6 +246,7 @@ class Trioframe(Dispatcher):
                 "run one lifespan at a time"
             )
         self._serving = True
+        self._open_websockets.reopen()
 
     def _end_serving(self) -> None:
         self._serving = False

@@ -111,6 +111,7 @@ async def serve_until_signalled(app: Trioframe, config: HypercornConfig) -> None
                     await config.log.info(
                         "Shutting down gracefully; press Ctrl-C again to stop at once"
                     )
+                    app._open_websockets.close_all()
                     stop_requested.set()
 
             nursery.start_soon(watch_signals)

@@ -10,13 +10,18 @@ How one connection is served:
    and with it every task the handler started, whatever the handler was doing.
 3. When the handler ends, its outcome decides what the client gets: before accept, the
    HTTP response it returned (a denial); after accept, a close: 1000 when it returned,
-   1008 or 1011 when it failed, 1009 or 1008 when the client broke a limit. When the
-   connection is cancelled from outside (the server is stopping), it closes with 1001.
+   1008 or 1011 when it failed, 1009 or 1008 when the client broke a limit.
 4. ``teardown_websocket`` runs (shielded, bounded) and the reader is cancelled.
+
+When the server stops, it asks `OpenWebsockets` to close every connection at once, with
+1001 (or 503 for one still in its handshake): a websocket never finishes by itself, so
+waiting out the grace period the server gives HTTP requests would gain nothing. A server
+that cannot ask cancels the connection when its grace period ends, with the same result.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +36,7 @@ from ._websocket import Websocket, WebsocketState
 
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Iterator
 
     from werkzeug.datastructures import Headers
 
@@ -52,8 +58,9 @@ CLOSE_POLICY_VIOLATION = 1008
 CLOSE_MESSAGE_TOO_BIG = 1009
 #: The close code a server reports for a connection lost without a close frame.
 CLOSE_ABNORMAL = 1006
-#: The close code for a server that is shutting down.
+#: The close code and reason for a server that is shutting down.
 CLOSE_GOING_AWAY = 1001
+GOING_AWAY = (CLOSE_GOING_AWAY, "server shutting down")
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,7 @@ class ASGITransport:
             await self.close(1000, "")
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: each is one live connection
 class Connection:
     """What the reader and the handler side share about one connection."""
 
@@ -139,9 +146,38 @@ class Connection:
     close_request: tuple[int, str] | None = None
 
     def stop(self, code: int, reason: str) -> None:
-        """End the handler because the client broke a limit; close with ``code`` after."""
+        """End the handler, and close with ``code`` after."""
         self.close_request = (code, reason)
         self.handler_scope.cancel()
+
+
+class OpenWebsockets:
+    """An app's open websocket connections, so that a stopping server can close them."""
+
+    def __init__(self) -> None:
+        self._connections: set[Connection] = set()
+        self._closing = False
+
+    @contextmanager
+    def track(self, connection: Connection) -> Iterator[None]:
+        """Count ``connection`` as open for the block; once closing, refuse it at once."""
+        if self._closing:
+            connection.stop(*GOING_AWAY)
+        self._connections.add(connection)
+        try:
+            yield
+        finally:
+            self._connections.discard(connection)
+
+    def close_all(self) -> None:
+        """Close every open connection with 1001, and refuse new ones with 503."""
+        self._closing = True
+        for connection in self._connections:
+            connection.stop(*GOING_AWAY)
+
+    def reopen(self) -> None:
+        """Accept connections again (the app serves anew)."""
+        self._closing = False
 
 
 def build_websocket(
@@ -196,7 +232,8 @@ async def handle_websocket(
     async with trio.open_nursery() as nursery:
         nursery.start_soon(read_messages, receive, inbound_sender, connection, limits)
         try:
-            await _serve(app, connection)
+            with app._open_websockets.track(connection):
+                await _serve(app, connection)
         except Exception as error:
             # Re-raised below, outside the nursery, so the caller sees it and not a group.
             propagating = error
@@ -273,11 +310,12 @@ async def _serve(app: Trioframe, connection: Connection) -> None:
                 response = http_exception_response(InternalServerError(), app.response_class)
             else:
                 response = await app.handle_websocket_exception(websocket, error)
-        with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
-            await _finish(connection, response)
+        if connection.close_request != GOING_AWAY:
+            with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
+                await _finish(connection, response)
     finally:
         if websocket.state in (WebsocketState.HANDSHAKE, WebsocketState.CONNECTED):
-            # Cancelled from outside (the server is stopping) before an ending was sent.
+            # The server is stopping: it asked (close_all), or cancelled the connection.
             with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
                 await _going_away(app, websocket)
         await context.pop(error)
@@ -288,7 +326,7 @@ async def _serve(app: Trioframe, connection: Connection) -> None:
 async def _going_away(app: Trioframe, websocket: Websocket) -> None:
     """Tell the client the server is going away: 1001 if open, 503 if still connecting."""
     if websocket.state is WebsocketState.CONNECTED:
-        await websocket.close(CLOSE_GOING_AWAY, "server shutting down")
+        await websocket.close(*GOING_AWAY)
     else:
         await websocket._reject(
             http_exception_response(

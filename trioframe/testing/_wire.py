@@ -3,9 +3,9 @@
 The same bytes as production cross the wire (hypercorn's h11 and wsproto protocols on the
 server side, h11 and trio-websocket on the client side), but through
 ``trio.testing.memory_stream_pair`` instead of sockets, so tests stay fast, deterministic
-and usable under ``MockClock``. The server's start and stop follow hypercorn's trio worker:
-lifespan startup, serving, then on shutdown a graceful period for open connections (after
-which they are cancelled) and lifespan shutdown.
+and usable under ``MockClock``. The server's start and stop follow ``trioframe run``:
+lifespan startup, serving, then on shutdown open websockets closed with 1001, a graceful
+period for in-flight requests (after which they are cancelled) and lifespan shutdown.
 """
 
 from __future__ import annotations
@@ -97,10 +97,10 @@ class WireServer:
     """hypercorn's trio server running the app in the test, reached over in-memory streams.
 
     ``async with WireServer(app) as server:`` runs the lifespan startup and starts serving;
-    leaving the block (or ``await server.shutdown()``) stops it as hypercorn does: open
-    connections get ``GRACEFUL_SHUTDOWN_TIMEOUT`` (open websockets are then closed with 1001)
-    and the lifespan shuts down. Use `request` and `send_raw` for HTTP, and `websocket`
-    for a trio-websocket client connection.
+    leaving the block (or ``await server.shutdown()``) stops it as ``trioframe run`` does:
+    open websockets are closed with 1001, in-flight requests get
+    ``GRACEFUL_SHUTDOWN_TIMEOUT``, and the lifespan shuts down. Use `request` and
+    `send_raw` for HTTP, and `websocket` for a trio-websocket client connection.
 
     Args:
         app: The application to serve.
@@ -190,7 +190,8 @@ class WireServer:
         await self.app(scope, receive, observed_send)
 
     async def shutdown(self) -> None:
-        """Stop the server as hypercorn would, and wait until it has stopped."""
+        """Stop the server as ``trioframe run`` does, and wait until it has stopped."""
+        self.app._open_websockets.close_all()
         self._stop.set()
         await self._stopped.wait()
 

@@ -2,7 +2,7 @@
 
 Serve it on http://127.0.0.1:5000 with hypercorn's trio worker::
 
-    hypercorn --worker-class trio --bind 127.0.0.1:5000 examples/hello.py:app
+    trioframe run examples/hello.py:app
 """
 
 from __future__ import annotations

@@ -309,18 +309,36 @@ async def test_a_second_ctrl_c_stops_at_once() -> None:
         assert outcome == ["cut off"]
 
 
-async def test_a_startup_failure_exits_non_zero(tmp_path: Path) -> None:
-    app_file = tmp_path / "failing_app.py"
-    app_file.write_text(
-        "from trioframe import Trioframe\n"
-        "app = Trioframe(__name__)\n"
+FAILING_APPS = {
+    "startup": (
         "@app.before_serving\n"
         "async def connect() -> None:\n"
-        "    raise OSError('database unreachable')\n"
+        "    raise OSError('database unreachable')\n",
+        "Error: Lifespan failure in startup. 'OSError: database unreachable'",
+    ),
+    "background-task": (
+        "async def consume() -> None:\n"
+        "    await trio.sleep(0.1)\n"
+        "    raise ConnectionError('broker lost')\n"
+        "@app.before_serving\n"
+        "async def start() -> None:\n"
+        "    app.nursery.start_soon(consume)\n",
+        "Error: Lifespan failure in shutdown. "
+        "'a background task failed: ConnectionError: broker lost'",
+    ),
+}
+
+
+@pytest.mark.parametrize("failure", sorted(FAILING_APPS))
+async def test_a_failing_app_exits_non_zero(tmp_path: Path, failure: str) -> None:
+    source, message = FAILING_APPS[failure]
+    app_file = tmp_path / "failing_app.py"
+    app_file.write_text(
+        f"import trio\nfrom trioframe import Trioframe\napp = Trioframe(__name__)\n{source}"
     )
     async with running_server("-m", "trioframe", "run", f"{app_file}:app", "--port", "0") as server:
         assert await server.wait_for_exit() == 1
-    assert "Error: Lifespan failure in startup. 'OSError: database unreachable'" in server.output
+    assert message in server.output
 
 
 async def test_a_port_in_use_is_a_clear_error() -> None:

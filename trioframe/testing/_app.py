@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING, Any, Self
 
 import trio
 
-from ._nursery import exit_nursery
+from ._nursery import HeldNursery
 
 if TYPE_CHECKING:
-    from contextlib import AbstractAsyncContextManager
     from types import TracebackType
 
     from trioframe._app import Trioframe
@@ -39,7 +38,7 @@ class TestApp:
         self._app_outbox, self._from_app = trio.open_memory_channel[dict[str, Any]](
             LIFESPAN_QUEUE_SIZE
         )
-        self._nursery_manager: AbstractAsyncContextManager[trio.Nursery] | None = None
+        self._held = HeldNursery("a TestApp")
         self._finished = trio.Event()
         self._lifespan_failed = False
 
@@ -48,11 +47,7 @@ class TestApp:
         return self.app.test_client()
 
     async def __aenter__(self) -> Self:
-        if self._nursery_manager is not None:
-            raise RuntimeError("a TestApp can only be entered once")
-        self._nursery_manager = trio.open_nursery()
-        nursery = await self._nursery_manager.__aenter__()
-        try:
+        async with self._held.opening() as nursery:
             nursery.start_soon(self._run_lifespan)
             await self._to_app.send({"type": "lifespan.startup"})
             try:
@@ -68,9 +63,6 @@ class TestApp:
             if reply["type"] != "lifespan.startup.complete":
                 # The lifespan raises the startup error next, which cancels this wait.
                 await trio.sleep_forever()
-        except BaseException as error:
-            await exit_nursery(self._nursery_manager, type(error), error, error.__traceback__)
-            raise
         return self
 
     async def __aexit__(
@@ -79,7 +71,6 @@ class TestApp:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._nursery_manager is not None  # entered
         try:
             if not self._finished.is_set():
                 # Shut down even when the test failed, so the shutdown hooks release what
@@ -88,7 +79,7 @@ class TestApp:
                 await self._finished.wait()
         finally:
             try:
-                await exit_nursery(self._nursery_manager, exc_type, exc, tb)
+                await self._held.close(exc_type, exc, tb)
             finally:
                 for channel in (self._to_app, self._app_inbox, self._app_outbox, self._from_app):
                     channel.close()

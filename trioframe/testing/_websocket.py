@@ -17,11 +17,10 @@ from werkzeug.datastructures import Headers
 
 from trioframe._exceptions import WebsocketDisconnect
 
-from ._nursery import exit_nursery
+from ._nursery import HeldNursery
 from ._response import TestResponse
 
 if TYPE_CHECKING:
-    from contextlib import AbstractAsyncContextManager
     from types import TracebackType
 
     from trioframe._app import Trioframe
@@ -76,16 +75,12 @@ class TestWebsocketConnection:
         self._app_done = trio.Event()
         self._app_error: Exception | None = None
         self._surfaced = False
-        self._nursery_manager: AbstractAsyncContextManager[trio.Nursery] | None = None
-        self._nursery: trio.Nursery | None = None
+        self._held = HeldNursery("a test websocket connection")
 
     async def __aenter__(self) -> Self:
-        if self._nursery_manager is not None:
-            raise RuntimeError("a test websocket connection can only be entered once")
-        self._nursery_manager = trio.open_nursery()
-        self._nursery = await self._nursery_manager.__aenter__()
+        nursery = await self._held.open()
         try:
-            self._nursery.start_soon(self._run_app)
+            nursery.start_soon(self._run_app)
             await self._to_app.send({"type": "websocket.connect"})
             await self._handshake()
         except BaseException as error:
@@ -248,8 +243,6 @@ class TestWebsocketConnection:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._nursery is not None  # entered
-        assert self._nursery_manager is not None
         try:
             if not self._app_done.is_set():
                 stopped = False
@@ -259,7 +252,7 @@ class TestWebsocketConnection:
                     except trio.WouldBlock:
                         # The app stopped reading, so it cannot hear the disconnect; stop it
                         # as a server shutting down would.
-                        self._nursery.cancel_scope.cancel()
+                        self._held.nursery.cancel_scope.cancel()
                         stopped = True
                 self._from_app.close()  # what the app still sends is dropped, as for a gone client
                 if not stopped:
@@ -268,7 +261,7 @@ class TestWebsocketConnection:
                     await self._app_done.wait()
         finally:
             try:
-                await exit_nursery(self._nursery_manager, exc_type, exc, tb)
+                await self._held.close(exc_type, exc, tb)
             finally:
                 for channel in (self._to_app, self._app_inbox, self._app_outbox, self._from_app):
                     channel.close()

@@ -26,7 +26,7 @@ from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.utils import wrap_app
 from werkzeug.datastructures import Headers
 
-from ._nursery import exit_nursery
+from ._nursery import HeldNursery
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -123,18 +123,11 @@ class WireServer:
         self._stop = trio.Event()
         self._stopped = trio.Event()
         self._next_port = 50000
-        self._nursery_manager: AbstractAsyncContextManager[trio.Nursery] | None = None
+        self._held = HeldNursery("a WireServer")
 
     async def __aenter__(self) -> Self:
-        if self._nursery_manager is not None:
-            raise RuntimeError("a WireServer can only be entered once")
-        self._nursery_manager = trio.open_nursery()
-        nursery = await self._nursery_manager.__aenter__()
-        try:
+        async with self._held.opening() as nursery:
             await nursery.start(self._serve)
-        except BaseException as error:
-            await exit_nursery(self._nursery_manager, type(error), error, error.__traceback__)
-            raise
         return self
 
     async def __aexit__(
@@ -143,12 +136,11 @@ class WireServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._nursery_manager is not None  # entered
         try:
             if exc is None:
                 await self.shutdown()
         finally:
-            await exit_nursery(self._nursery_manager, exc_type, exc, tb)
+            await self._held.close(exc_type, exc, tb)
 
     async def _serve(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -324,9 +316,9 @@ async def websocket_client(
         trio_websocket.ConnectionTimeout: the handshake took longer than
             ``connect_timeout`` seconds (it never ends if the server hangs up first).
     """
+    held = HeldNursery("a websocket client")
     try:
-        nursery_manager = trio.open_nursery()
-        nursery = await nursery_manager.__aenter__()
+        nursery = await held.open()
         try:
             with trio.fail_after(connect_timeout):
                 connection = await trio_websocket.wrap_client_stream(
@@ -339,21 +331,21 @@ async def websocket_client(
                 )
         except trio.TooSlowError:
             nursery.cancel_scope.cancel()
-            await exit_nursery(nursery_manager, None, None, None)
+            await held.close(None, None, None)
             raise trio_websocket.ConnectionTimeout(
                 f"no websocket handshake for {path!r} within {connect_timeout} s"
             ) from None
         except BaseException as error:
             nursery.cancel_scope.cancel()
-            await exit_nursery(nursery_manager, type(error), error, error.__traceback__)
+            await held.close(type(error), error, error.__traceback__)
             raise
         try:
             yield connection
         except BaseException as error:
             await connection.aclose()
-            await exit_nursery(nursery_manager, type(error), error, error.__traceback__)
+            await held.close(type(error), error, error.__traceback__)
             raise
         await connection.aclose()
-        await exit_nursery(nursery_manager, None, None, None)
+        await held.close(None, None, None)
     finally:
         await stream.aclose()

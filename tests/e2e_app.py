@@ -1,59 +1,70 @@
-"""The app the end-to-end tests serve in a separate process.
+"""The app the end-to-end tests serve, in the test's own process or in a separate one.
 
-It prints a line at startup and shutdown, flushed, so the test can tell the hooks ran.
+`create_app` reports what happens inside the app (the hooks ran, a handler was cancelled)
+through ``report``; the module-level ``app``, which ``trioframe run`` and ``app.run()`` serve
+in a subprocess, prints those reports flushed, so the test reads them from its output.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 from trioframe import Trioframe, websocket
 
-app = Trioframe(__name__)
-app.config["GRACEFUL_SHUTDOWN_TIMEOUT"] = 1.0
-app.config.from_prefixed_env()  # tests lengthen the grace period with an environment variable
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
-@app.before_serving
-async def announce_start() -> None:
-    print("e2e: started", flush=True)
+def create_app(report: Callable[[str], None]) -> Trioframe:
+    """The app; ``report`` hears one short line for each event the tests look for."""
+    app = Trioframe("e2e_app")
+    app.config["GRACEFUL_SHUTDOWN_TIMEOUT"] = 1.0
+    app.config.from_prefixed_env()  # tests lengthen the grace period with an environment variable
 
+    @app.before_serving
+    async def announce_start() -> None:
+        report("started")
 
-@app.after_serving
-async def announce_stop() -> None:
-    print("e2e: stopped cleanly", flush=True)
+    @app.after_serving
+    async def announce_stop() -> None:
+        report("stopped cleanly")
 
+    @app.get("/")
+    async def index() -> dict[str, str]:
+        return {"status": "ok"}
 
-@app.get("/")
-async def index() -> dict[str, str]:
-    return {"status": "ok"}
+    @app.get("/slow")
+    async def slow() -> str:
+        report("slow request started")
+        await trio.sleep(3600)  # an in-flight request for the shutdown tests
+        return "finally"
 
-
-@app.get("/slow")
-async def slow() -> str:
-    print("e2e: slow request started", flush=True)
-    await trio.sleep(3600)  # an in-flight request for the shutdown tests
-    return "finally"
-
-
-@app.websocket("/echo")
-async def echo() -> None:
-    while True:
-        await websocket.send(await websocket.receive())
-
-
-@app.websocket("/private")
-async def private() -> Any:
-    return "Invalid password", 403
-
-
-@app.websocket("/ticker")
-async def ticker() -> None:
-    try:
+    @app.websocket("/echo")
+    async def echo() -> None:
         while True:
-            await websocket.send("tick")
-            await trio.sleep(10)
-    finally:
-        print("e2e: ticker cancelled", flush=True)
+            await websocket.send(await websocket.receive())
+
+    @app.websocket("/private")
+    async def private() -> Any:
+        return "Invalid password", 403
+
+    @app.websocket("/ticker")
+    async def ticker() -> None:
+        try:
+            while True:
+                await websocket.send("tick")
+                report("tick sent")
+                await trio.sleep(10)
+        finally:
+            report("ticker cancelled")
+
+    return app
+
+
+def _print_report(line: str) -> None:
+    print(f"e2e: {line}", flush=True)
+
+
+app = create_app(_print_report)

@@ -16,7 +16,7 @@ import sys
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import h11
 import hypercorn.trio
@@ -24,12 +24,14 @@ import pytest
 import trio
 import trio_websocket
 
-from trioframe import Trioframe, websocket
+from tests.e2e_app import create_app
 from trioframe._serving import hypercorn_config
 from trioframe.testing import websocket_client
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from trioframe import Trioframe
 
 ROOT = Path(__file__).parent.parent
 #: A bound on every wait in these tests; far above what they need, far below a hang.
@@ -77,39 +79,24 @@ class TaskCounter(trio.abc.Instrument):
         self.alive.discard(task)
 
 
-def make_app() -> tuple[Trioframe, dict[str, Any]]:
-    app = Trioframe("e2e")
+class Reports:
+    """What the app reported while it was served in the test's own process."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.ticker_cancelled = trio.Event()
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(line)
+        if line == "ticker cancelled":
+            self.ticker_cancelled.set()
+
+
+def make_app() -> tuple[Trioframe, Reports]:
+    reports = Reports()
+    app = create_app(reports)
     app.config["GRACEFUL_SHUTDOWN_TIMEOUT"] = 0.5
-    state: dict[str, Any] = {"ticks": 0, "ticker_done": trio.Event(), "events": []}
-
-    @app.get("/")
-    async def index() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.websocket("/echo")
-    async def echo() -> None:
-        while True:
-            await websocket.send(await websocket.receive())
-
-    @app.websocket("/private")
-    async def private() -> Any:
-        return "Invalid password", 403
-
-    @app.websocket("/ticker")
-    async def ticker() -> None:
-        try:
-            while True:
-                await websocket.send("tick")
-                state["ticks"] += 1
-                await trio.sleep(10)
-        finally:
-            state["ticker_done"].set()
-
-    @app.after_serving
-    async def stopped() -> None:
-        state["events"].append("after_serving")
-
-    return app, state
+    return app, reports
 
 
 async def serve(app: Trioframe, nursery: trio.Nursery) -> tuple[int, trio.Event]:
@@ -148,20 +135,20 @@ async def test_websocket_echo_and_denial_over_loopback() -> None:
 
 
 async def test_a_send_only_handler_is_cancelled_when_the_client_leaves() -> None:
-    app, state = make_app()
+    app, reports = make_app()
     # Well under the handler's 10 s between sends: only a prompt cancellation fits.
     with trio.fail_after(5):
         async with trio.open_nursery() as nursery:
             port, stop = await serve(app, nursery)
             async with websocket_to(port, "/ticker") as ws:
                 assert await ws.get_message() == "tick"
-            await state["ticker_done"].wait()
+            await reports.ticker_cancelled.wait()
             stop.set()
-    assert state["ticks"] == 1
+    assert reports.lines.count("tick sent") == 1
 
 
 async def test_a_clean_shutdown_leaves_no_task_behind() -> None:
-    app, state = make_app()
+    app, reports = make_app()
     counter = TaskCounter()
     trio.lowlevel.add_instrument(counter)
     try:
@@ -176,7 +163,7 @@ async def test_a_clean_shutdown_leaves_no_task_behind() -> None:
                         await ws.get_message()
         assert closed.value.reason is not None
         assert closed.value.reason.code == 1001
-        assert state["events"] == ["after_serving"]
+        assert reports.lines == ["started", "stopped cleanly"]
         assert counter.alive == set()
     finally:
         trio.lowlevel.remove_instrument(counter)

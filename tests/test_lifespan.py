@@ -442,3 +442,28 @@ async def test_an_app_failing_before_it_answers_the_startup() -> None:
     with pytest.raises(LookupError, match="middleware misconfigured"):
         async with Broken("broken").test_app():
             raise AssertionError("never serving")
+
+
+async def test_the_app_nursery_refuses_tasks_once_shutdown_began(app: Trioframe) -> None:
+    refusals: list[str] = []
+
+    async def job(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        raise AssertionError("never started")
+
+    @app.while_serving
+    async def resources() -> AsyncIterator[None]:
+        yield
+        with pytest.raises(OutsideContextError, match="shutting down") as refused:
+            app.nursery.start_soon(job)
+        refusals.append(str(refused.value))
+
+    @app.after_serving
+    async def late() -> None:
+        with pytest.raises(OutsideContextError, match="shutting down"):
+            await app.nursery.start(job)
+        refusals.append("start refused")
+
+    async with app.test_app():
+        pass
+    assert len(refusals) == 2
+    assert "start background tasks from before_serving" in refusals[0]

@@ -220,8 +220,8 @@ class Trioframe(Dispatcher):
     def nursery(self) -> AppNursery:
         """The app nursery, for background tasks: ``app.nursery.start_soon(fn, *args)``.
 
-        Open while the app is serving, from the first ``before_serving`` function to the
-        last ``after_serving`` one; its tasks are cancelled at shutdown. See `AppNursery`.
+        Open while the app is serving, from the first ``before_serving`` function until
+        shutdown begins, when its tasks are cancelled. See `AppNursery`.
 
         Raises:
             OutsideContextError: the app is not serving.

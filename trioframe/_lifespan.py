@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 import trio
 
 from ._context import AppContext, hide_connection_contexts
-from ._exceptions import SetupError
+from ._exceptions import OutsideContextError, SetupError
 from ._scaffold import call_maybe_async
 
 if TYPE_CHECKING:
@@ -66,7 +66,12 @@ class AppNursery:
     def start_soon(
         self, async_fn: Callable[..., Awaitable[object]], *args: object, name: object = None
     ) -> None:
-        """Start ``async_fn(*args)`` in the background and return at once."""
+        """Start ``async_fn(*args)`` in the background and return at once.
+
+        Raises:
+            OutsideContextError: the app is shutting down.
+        """
+        self._check_open()
         self._nursery.start_soon(self._run, async_fn, *args, name=name or async_fn)
 
     async def start(
@@ -78,11 +83,21 @@ class AppNursery:
             The value the task passed to ``task_status.started()``.
 
         Raises:
+            OutsideContextError: the app is shutting down.
             Exception: what the task raised before it called ``started()``.
         """
+        self._check_open()
         return await self._nursery.start(
             partial(self._run_started, async_fn), *args, name=name or async_fn
         )
+
+    def _check_open(self) -> None:
+        if self._stopping.is_set():
+            raise OutsideContextError(
+                "app.nursery is closed: the app is shutting down, and a task started now would "
+                "only be cancelled; start background tasks from before_serving, a "
+                "while_serving function before its yield, or a view"
+            )
 
     # Background tasks are tasks of their own: see Trioframe.__call__ for KI protection.
     @trio.lowlevel.enable_ki_protection
@@ -128,7 +143,7 @@ class AppNursery:
         await self._failed.wait()
 
     def stop(self) -> None:
-        """Cancel every background task (also ones started later)."""
+        """Cancel every background task, and refuse new ones."""
         self._stopping.set()
 
     async def stop_and_wait(self) -> None:

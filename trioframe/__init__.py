@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._app import Trioframe as Trioframe
+from ._blueprint import Blueprint as Blueprint
 from ._config import Config as Config
 from ._context import current_app as current_app
 from ._context import g as g
@@ -50,6 +51,7 @@ from ._websocket import Websocket as Websocket
 
 __all__ = [
     "BadRequest",
+    "Blueprint",
     "Body",
     "BuildError",
     "Config",

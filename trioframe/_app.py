@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import trio
 from werkzeug.routing import Map, MapAdapter
@@ -36,8 +36,10 @@ from ._serving import hypercorn_config, serve_forever
 from ._websocket_handler import OpenWebsockets
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
+    from ._blueprint import Blueprint
+    from ._scaffold import T_serving, T_while_serving
     from ._types import (
         ASGIReceive,
         ASGIScope,
@@ -47,9 +49,6 @@ if TYPE_CHECKING:
         WhileServingCallable,
     )
     from .testing import TestApp, TestClient
-
-T_serving = TypeVar("T_serving", bound="ServingCallable")
-T_while_serving = TypeVar("T_while_serving", bound="WhileServingCallable")
 
 
 class Trioframe(Dispatcher):
@@ -86,6 +85,8 @@ class Trioframe(Dispatcher):
         self.after_serving_funcs: list[ServingCallable] = []
         #: ``while_serving`` generator functions: started in order, finished in reverse.
         self.while_serving_funcs: list[WhileServingCallable] = []
+        #: Registered blueprints by their full (dotted) name.
+        self.blueprints: dict[str, Blueprint] = {}
         self._got_first_request = False
         self._serving = False
         self._app_nursery: AppNursery | None = None
@@ -184,6 +185,25 @@ class Trioframe(Dispatcher):
         )
         if view_func is not None:
             self.view_functions[endpoint] = view_func
+
+    def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
+        """Add a blueprint's routes, websockets, hooks and error handlers to the app.
+
+        Args:
+            blueprint: The blueprint.
+            options: ``url_prefix`` (instead of the blueprint's own), ``name`` (to register
+                one blueprint twice under two names), ``url_defaults`` (default view
+                arguments for its rules).
+
+        Raises:
+            SetupError: the name is taken, or the app has begun serving.
+        """
+        self._check_setup_finished("register_blueprint")
+        blueprint.register(self, options)
+
+    def iter_blueprints(self) -> Iterator[Blueprint]:
+        """The registered blueprints, in the order they were registered."""
+        return iter(self.blueprints.values())
 
     # Serving ----------------------------------------------------------------------------------
 
@@ -353,11 +373,13 @@ class Trioframe(Dispatcher):
     ) -> str:
         """Build a URL for ``endpoint``; see the module-level `url_for`."""
         adapter: MapAdapter | None
+        blueprint: str | None = None
         if has_request_context() or has_websocket_context():
             context = (
                 current_request_context() if has_request_context() else current_websocket_context()
             )
             adapter = context.url_adapter
+            blueprint = context.connection.blueprint
             if _external is None:
                 _external = _scheme is not None
         else:
@@ -371,6 +393,9 @@ class Trioframe(Dispatcher):
             )
         if _scheme is not None and not _external:
             raise ValueError("url_for(_scheme=...) needs _external=True")
+        if endpoint.startswith("."):
+            # Relative to the blueprint handling the request: ".index" is "<blueprint>.index".
+            endpoint = f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
         return build(
             adapter,
             endpoint,

@@ -136,14 +136,15 @@ class _ConnectionContext:
         self.app = app
         self.app_context = AppContext(app)
         self.url_adapter = app.create_url_adapter(connection)
-        self._connection = connection
+        #: The request or websocket.
+        self.connection = connection
         self._tokens: list[Token[Any]] = []
 
     def push(self) -> None:
         """Make this the current context (with its application context) and route the URL."""
         self.app_context.push()
         self._tokens.append(self._var.set(self))
-        self.app.match_request(self._connection, self.url_adapter)
+        self.app.match_request(self.connection, self.url_adapter)
 
     async def pop(self, error: BaseException | None = None) -> None:
         """Run teardown functions with ``error``, then restore the previous contexts.
@@ -158,7 +159,7 @@ class _ConnectionContext:
                 self.app.logger.warning(
                     "%s functions for %s were cancelled after %s seconds",
                     self._teardown_name,
-                    self._connection.path,
+                    self.connection.path,
                     TEARDOWN_TIMEOUT_S,
                 )
         finally:

@@ -54,8 +54,9 @@ class Dispatcher(Scaffold):
         raise NotImplementedError
 
     def _scopes(self, request: BaseRequestWebsocket) -> tuple[str | None, ...]:
-        """Whose hooks apply to ``request``: the app's (``None``); blueprints come with #5."""
-        return (None,)
+        """Whose hooks and error handlers apply to ``request``: its blueprints, innermost
+        first, then the app's own (``None``). ``before_*`` hooks run in the reverse order."""
+        return (*request.blueprints, None)
 
     async def full_dispatch_request(self, request: Request) -> Response:
         """Run ``before_request`` hooks, the view and ``after_request`` hooks for ``request``.
@@ -77,7 +78,7 @@ class Dispatcher(Scaffold):
 
     async def preprocess_request(self, request: Request) -> ResponseReturnValue | None:
         """Run the ``before_request`` functions; the first non-``None`` result is returned."""
-        for scope in self._scopes(request):
+        for scope in reversed(self._scopes(request)):
             for func in self.before_request_funcs.get(scope, ()):
                 rv = await call_maybe_async(func)
                 if rv is not None:
@@ -278,7 +279,7 @@ class Dispatcher(Scaffold):
 
     async def preprocess_websocket(self, websocket: Websocket) -> ResponseReturnValue | None:
         """Run the ``before_websocket`` functions; the first non-``None`` result is returned."""
-        for scope in self._scopes(websocket):
+        for scope in reversed(self._scopes(websocket)):
             for func in self.before_websocket_funcs.get(scope, ()):
                 rv = await call_maybe_async(func)
                 if rv is not None:

@@ -151,6 +151,23 @@ class BaseRequestWebsocket(_SansIORequest):
         """The endpoint name of the matched rule, or ``None`` if routing failed."""
         return self.url_rule.endpoint if self.url_rule is not None else None
 
+    @property
+    def blueprint(self) -> str | None:
+        """The full name of the blueprint that handles the request (``"parent.child"`` when
+        nested), or ``None`` for the app's own views and for a request routing failed on."""
+        endpoint = self.endpoint
+        return endpoint.rpartition(".")[0] if endpoint is not None and "." in endpoint else None
+
+    @property
+    def blueprints(self) -> list[str]:
+        """The blueprints the request is in, innermost first: ``["parent.child", "parent"]``."""
+        name = self.blueprint
+        names: list[str] = []
+        while name:
+            names.append(name)
+            name = name.rpartition(".")[0]
+        return names
+
 
 class Request(BaseRequestWebsocket):
     """The HTTP request being handled, also available as the ``request`` global.

@@ -23,9 +23,11 @@ from ._types import (
     AfterWebsocketCallable,
     BeforeRequestCallable,
     ErrorHandlerCallable,
+    ServingCallable,
     TeardownCallable,
     ViewCallable,
     WebsocketHandlerCallable,
+    WhileServingCallable,
 )
 
 if TYPE_CHECKING:
@@ -38,6 +40,8 @@ T_before = TypeVar("T_before", bound=BeforeRequestCallable)
 T_after = TypeVar("T_after", bound=AfterRequestCallable)
 T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
 T_error = TypeVar("T_error", bound=ErrorHandlerCallable)
+T_serving = TypeVar("T_serving", bound=ServingCallable)
+T_while_serving = TypeVar("T_while_serving", bound=WhileServingCallable)
 
 #: ``{scope: {code or None: {exception class: handler}}}``
 ErrorHandlerSpec = dict[str | None, dict[int | None, dict[type[Exception], ErrorHandlerCallable]]]

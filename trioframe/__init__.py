@@ -11,6 +11,7 @@ from ._context import has_app_context as has_app_context
 from ._context import has_request_context as has_request_context
 from ._context import has_websocket_context as has_websocket_context
 from ._context import request as request
+from ._context import session as session
 from ._context import websocket as websocket
 from ._exceptions import BadRequest as BadRequest
 from ._exceptions import BuildError as BuildError
@@ -47,6 +48,10 @@ from ._response import jsonify as jsonify
 from ._response import make_response as make_response
 from ._response import redirect as redirect
 from ._routing import url_for as url_for
+from ._sessions import NullSession as NullSession
+from ._sessions import SecureCookieSessionInterface as SecureCookieSessionInterface
+from ._sessions import Session as Session
+from ._sessions import SessionInterface as SessionInterface
 from ._websocket import Websocket as Websocket
 
 __all__ = [
@@ -66,6 +71,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotAcceptable",
     "NotFound",
+    "NullSession",
     "OutsideContextError",
     "PreconditionFailed",
     "Request",
@@ -73,7 +79,10 @@ __all__ = [
     "RequestRedirect",
     "RequestTimeout",
     "Response",
+    "SecureCookieSessionInterface",
     "ServiceUnavailable",
+    "Session",
+    "SessionInterface",
     "SetupError",
     "TooManyRequests",
     "Trioframe",
@@ -94,6 +103,7 @@ __all__ = [
     "make_response",
     "redirect",
     "request",
+    "session",
     "url_for",
     "websocket",
 ]

@@ -33,6 +33,7 @@ from ._request import BaseRequestWebsocket, Request
 from ._response import Response
 from ._routing import Rule, build, make_rule, match
 from ._serving import hypercorn_config, serve_forever
+from ._sessions import SecureCookieSessionInterface, SessionInterface
 from ._websocket_handler import OpenWebsockets
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ class Trioframe(Dispatcher):
     json_provider_class: type[JSONProvider] = JSONProvider
     url_rule_class: type[Rule] = Rule
     config_class: type[Config] = Config
+    #: Where sessions are kept: by default, in a cookie signed with ``SECRET_KEY``.
+    session_interface: SessionInterface = SecureCookieSessionInterface()
     test_client_class: type[TestClient] | None = None
 
     def __init__(self, import_name: str, *, root_path: str | None = None) -> None:
@@ -114,6 +117,16 @@ class Trioframe(Dispatcher):
     @debug.setter
     def debug(self, value: bool) -> None:
         self.config["DEBUG"] = value
+
+    @property
+    def secret_key(self) -> str | bytes | None:
+        """``config["SECRET_KEY"]``, which signs the session cookie."""
+        value: str | bytes | None = self.config["SECRET_KEY"]
+        return value
+
+    @secret_key.setter
+    def secret_key(self, value: str | bytes | None) -> None:
+        self.config["SECRET_KEY"] = value
 
     @property
     def testing(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -19,6 +20,15 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "TESTING": False,
     "PROPAGATE_EXCEPTIONS": None,
     "SECRET_KEY": None,
+    "SECRET_KEY_FALLBACKS": [],
+    "SESSION_COOKIE_NAME": "session",
+    "SESSION_COOKIE_DOMAIN": None,
+    "SESSION_COOKIE_PATH": None,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SECURE": False,
+    "SESSION_COOKIE_SAMESITE": None,
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
+    "SESSION_REFRESH_EACH_REQUEST": True,
     "SERVER_NAME": None,
     "APPLICATION_ROOT": "/",
     "PREFERRED_URL_SCHEME": "http",

@@ -1,4 +1,4 @@
-"""The context globals ``current_app``, ``g``, ``request`` and ``websocket``, on contextvars.
+"""The context globals ``current_app``, ``g``, ``request``, ``websocket`` and ``session``.
 
 Each request is handled in its own Trio task, and each task has its own copy of the context,
 so the globals are per request without any locking. ``nursery.start_soon`` copies the
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from ._app import Trioframe
     from ._request import BaseRequestWebsocket, Request
+    from ._sessions import Session
     from ._websocket import Websocket
 
 #: How long teardown work may take when the request is being cancelled.
@@ -138,6 +139,8 @@ class _ConnectionContext:
         self.url_adapter = app.create_url_adapter(connection)
         #: The request or websocket.
         self.connection = connection
+        #: The client's session, opened when the request or websocket is dispatched.
+        self.session: Session | None = None
         self._tokens: list[Token[Any]] = []
 
     def push(self) -> None:
@@ -198,6 +201,16 @@ class RequestContext(_ConnectionContext):
     def __init__(self, app: Trioframe, request: Request) -> None:
         super().__init__(app, request)
         self.request = request
+
+    async def __aenter__(self) -> Self:
+        """Push the context and open the session, as dispatching a request does."""
+        await super().__aenter__()
+        try:
+            self.session = await self.app.open_session(self.request)
+        except BaseException as error:
+            await self.pop(error)
+            raise
+        return self
 
     async def _teardown(self, error: BaseException | None) -> None:
         try:
@@ -311,8 +324,26 @@ def _get_websocket() -> Websocket:
     return current_websocket_context().websocket
 
 
+def _get_session() -> Session:
+    context: _ConnectionContext | None = _cv_request.get(None) or _cv_websocket.get(None)
+    if context is None:
+        raise OutsideContextError(
+            "trioframe.session used outside a request or websocket handler; in tests, "
+            "enter 'async with app.test_request_context(path):' or use "
+            "'async with client.session_transaction():'"
+        )
+    if context.session is None:
+        raise OutsideContextError(
+            "trioframe.session is opened when the request is dispatched, and this context "
+            "was pushed without dispatching; enter it with 'async with' instead"
+        )
+    context.session.accessed = True
+    return context.session
+
+
 # The proxies resolve on every use, so one module-level object serves every task.
 current_app: Trioframe = LocalProxy(_get_app)  # type: ignore[assignment]
 g: AppGlobals = LocalProxy(_get_g)  # type: ignore[assignment]
 request: Request = LocalProxy(_get_request)  # type: ignore[assignment]
 websocket: Websocket = LocalProxy(_get_websocket)  # type: ignore[assignment]
+session: Session = LocalProxy(_get_session)  # type: ignore[assignment]

@@ -7,7 +7,8 @@ handlers registered on the scaffold; what none of them takes becomes a logged 50
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, cast
 
 import trio
 import werkzeug.exceptions
@@ -28,9 +29,13 @@ from ._websocket import Websocket
 if TYPE_CHECKING:
     import logging
 
+    from werkzeug.datastructures import Headers
+
+    from ._app import Trioframe
     from ._config import Config
     from ._json import JSONProvider
     from ._request import BaseRequestWebsocket, Request
+    from ._sessions import Session, SessionInterface
     from ._types import ResponseReturnValue, TeardownCallable
 
 
@@ -39,6 +44,7 @@ class Dispatcher(Scaffold):
 
     # Provided by Trioframe.
     config: Config
+    session_interface: SessionInterface
     response_class: type[Response]
     json: JSONProvider
     _got_first_request: bool
@@ -67,7 +73,9 @@ class Dispatcher(Scaffold):
             Exception: what no error handler took; `handle_exception` turns it into a 500.
         """
         self._got_first_request = True
+        context = current_request_context()
         try:
+            context.session = await self.open_session(request)
             rv = await self.preprocess_request(request)
             if rv is None:
                 rv = await self.dispatch_request(request)
@@ -75,6 +83,21 @@ class Dispatcher(Scaffold):
             rv = await self.handle_user_exception(request, error)
         response = self._make_response(rv)
         return await self.process_response(request, response)
+
+    async def open_session(self, request: BaseRequestWebsocket) -> Session:
+        """Open the session of a request or websocket with ``session_interface``."""
+        app = cast("Trioframe", self)
+        session = await self.session_interface.open_session(app, request)
+        if session is None:
+            return self.session_interface.make_null_session(app)
+        return session
+
+    async def save_session(self, session: Session | None, response: Response) -> None:
+        """Save ``session`` onto ``response``, unless there is no session or a null one."""
+        if session is None or self.session_interface.is_null_session(session):
+            await trio.lowlevel.checkpoint()
+            return
+        await self.session_interface.save_session(cast("Trioframe", self), session, response)
 
     async def preprocess_request(self, request: Request) -> ResponseReturnValue | None:
         """Run the ``before_request`` functions; the first non-``None`` result is returned."""
@@ -121,7 +144,8 @@ class Dispatcher(Scaffold):
         )
 
     async def process_response(self, request: Request, response: Response) -> Response:
-        """Pass the response through the ``after_request`` functions, newest first.
+        """Pass the response through the ``after_request`` functions, newest first, then
+        save the session onto it.
 
         Raises:
             TypeError: an ``after_request`` function returned ``None``.
@@ -135,6 +159,7 @@ class Dispatcher(Scaffold):
                         f"{type(result).__name__}; it must return the response"
                     )
                 response = result
+        await self.save_session(current_request_context().session, response)
         return response
 
     async def handle_user_exception(
@@ -256,7 +281,10 @@ class Dispatcher(Scaffold):
             Exception: what no error handler took.
         """
         self._got_first_request = True
+        context = current_websocket_context()
         try:
+            context.session = await self.open_session(websocket)
+            websocket._on_accept = partial(self._session_to_handshake, context.session)
             rv = await self.preprocess_websocket(websocket)
             if rv is None:
                 rv = await self.dispatch_websocket(websocket)
@@ -275,7 +303,23 @@ class Dispatcher(Scaffold):
                 else await self.handle_user_exception(websocket, remaining)
             )
         response = self._make_response(rv) if rv is not None else None
-        return await self.postprocess_websocket(websocket, response)
+        response = await self.postprocess_websocket(websocket, response)
+        if response is not None and not websocket.accepted:
+            # The refusal is the handshake response, so it carries the session's cookie.
+            await self.save_session(context.session, response)
+        return response
+
+    async def _session_to_handshake(self, session: Session, headers: Headers) -> None:
+        """Put the session's cookie in the accept headers; then the session is read-only."""
+        carrier = self.response_class()
+        await self.save_session(session, carrier)
+        for cookie in carrier.headers.getlist("Set-Cookie"):
+            headers.add("Set-Cookie", cookie)
+        session.make_read_only(
+            "The session is read-only once the websocket is accepted: its cookie travels "
+            "with the handshake response, which has been sent. Change the session before "
+            "accepting, or in an HTTP request."
+        )
 
     async def preprocess_websocket(self, websocket: Websocket) -> ResponseReturnValue | None:
         """Run the ``before_websocket`` functions; the first non-``None`` result is returned."""

@@ -24,7 +24,7 @@ from ._exceptions import BadRequest, WebsocketDisconnect
 from ._request import BaseRequestWebsocket
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from ._response import Response
     from ._types import HeadersValue
@@ -100,6 +100,9 @@ class Websocket(BaseRequestWebsocket):
         self._transport = transport
         self._inbound = inbound
         self._accept_headers: Headers | None = None
+        #: Called with the handshake response's headers just before accepting (the app
+        #: adds the session cookie there).
+        self._on_accept: Callable[[Headers], Awaitable[None]] | None = None
         self._send_lock = trio.Lock()
         self._receiving = False
 
@@ -131,10 +134,13 @@ class Websocket(BaseRequestWebsocket):
                         f"accept(subprotocol={subprotocol!r}): the client asked for "
                         f"{self.requested_subprotocols!r}; choose one of those or None"
                     )
+                handshake_headers = accept_headers.copy()
+                if self._on_accept is not None:
+                    await self._on_accept(handshake_headers)
                 self.state = WebsocketState.CONNECTED
                 self.subprotocol = subprotocol
                 self._accept_headers = accept_headers
-                await self._transport.accept(subprotocol, accept_headers)
+                await self._transport.accept(subprotocol, handshake_headers)
                 return
             self._check_not(WebsocketState.REJECTED, "accept")
             if self._accept_headers is None:  # the client left during the handshake

@@ -12,7 +12,9 @@ import http.client
 import http.cookiejar
 import urllib.request
 from collections import deque
+from contextlib import asynccontextmanager
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
 from urllib.parse import urljoin, urlsplit
 
@@ -25,11 +27,12 @@ from ._response import TestResponse
 from ._websocket import TestWebsocketConnection
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import AsyncIterator, Mapping
 
     from werkzeug.datastructures import MultiDict
 
     from trioframe._app import Trioframe
+    from trioframe._sessions import Session
     from trioframe._types import HeadersValue, HTTPScope
 
 #: Redirect statuses ``follow_redirects`` follows.
@@ -221,7 +224,37 @@ class TestClient:
             root_path=root_path,
         )
         request = replace(request, headers=self._with_cookies(request))
-        return TestWebsocketConnection(self.app, request.websocket_scope(offered))
+        return TestWebsocketConnection(
+            self.app,
+            request.websocket_scope(offered),
+            on_handshake=partial(self._store_cookies, request),
+        )
+
+    @asynccontextmanager
+    async def session_transaction(
+        self, path: str = "/", **options: Unpack[RequestOptions]
+    ) -> AsyncIterator[Session]:
+        """Read or change the session the app sees, between requests.
+
+        ``async with client.session_transaction() as session: session["user_id"] = 7``
+        opens the session from the client's cookies as a request to ``path`` would; when
+        the block ends, it is saved back into the cookies as the app saves it, so the next
+        request sees the change.
+
+        Raises:
+            RuntimeError: the client keeps no cookies, or the app has no ``SECRET_KEY``
+                (changing its session raises this too).
+        """
+        self._jar()
+        request = make_test_request(self.app, path, **options)
+        headers = self._with_cookies(request)
+        options["headers"] = headers
+        async with self.app.test_request_context(path, **options) as context:
+            assert context.session is not None  # opened on entering
+            yield context.session
+            response = self.app.response_class()
+            await self.app.save_session(context.session, response)
+        self._store_cookies(request, response.headers)
 
     def set_cookie(
         self,
@@ -276,12 +309,16 @@ class TestClient:
         )
         response = TestResponse.from_asgi(status, raw_headers, body)
         response.request = request
+        self._store_cookies(request, response.headers)
+        return response
+
+    def _store_cookies(self, request: TestRequest, headers: Headers) -> None:
+        """Keep the cookies a response to ``request`` sets, as a browser would."""
         if self.cookie_jar is not None:
             self.cookie_jar.extract_cookies(
-                _set_cookies(response.headers.getlist("Set-Cookie")),
-                urllib.request.Request(request.url),
+                _set_cookies(headers.getlist("Set-Cookie")),
+                urllib.request.Request(request.http_url),
             )
-        return response
 
 
 async def call_app(

@@ -21,6 +21,7 @@ from ._nursery import HeldNursery
 from ._response import TestResponse
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
     from trioframe._app import Trioframe
@@ -56,9 +57,16 @@ class TestWebsocketConnection:
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, app: Trioframe, scope: WebsocketScope) -> None:
+    def __init__(
+        self,
+        app: Trioframe,
+        scope: WebsocketScope,
+        *,
+        on_handshake: Callable[[Headers], None],
+    ) -> None:
         self._app = app
         self._scope = scope
+        self._on_handshake = on_handshake
         #: The subprotocol the app accepted, if any.
         self.subprotocol: str | None = None
         #: The headers the app added to its accept.
@@ -206,6 +214,8 @@ class TestWebsocketConnection:
             self.response = TestResponse.from_asgi(403, [], b"")
         else:
             raise RuntimeError(f"the app sent {message['type']!r} during the handshake")
+        # The client keeps the cookies of the handshake response, as a browser does.
+        self._on_handshake(self.response.headers if self.response else self.headers)
 
     def _check_open(self) -> None:
         self._raise_unsurfaced()

@@ -52,6 +52,10 @@ from ._sessions import NullSession as NullSession
 from ._sessions import SecureCookieSessionInterface as SecureCookieSessionInterface
 from ._sessions import Session as Session
 from ._sessions import SessionInterface as SessionInterface
+from ._templating import render_template as render_template
+from ._templating import render_template_string as render_template_string
+from ._templating import stream_template as stream_template
+from ._templating import stream_template_string as stream_template_string
 from ._websocket import Websocket as Websocket
 
 __all__ = [
@@ -102,8 +106,12 @@ __all__ = [
     "jsonify",
     "make_response",
     "redirect",
+    "render_template",
+    "render_template_string",
     "request",
     "session",
+    "stream_template",
+    "stream_template_string",
     "url_for",
     "websocket",
 ]

@@ -34,6 +34,7 @@ from ._response import Response
 from ._routing import Rule, build, make_rule, match
 from ._serving import hypercorn_config, serve_forever
 from ._sessions import SecureCookieSessionInterface, SessionInterface
+from ._templating import Templating
 from ._websocket_handler import OpenWebsockets
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from .testing import TestApp, TestClient
 
 
-class Trioframe(Dispatcher):
+class Trioframe(Dispatcher, Templating):
     """A trioframe application: register views on it, then serve it with hypercorn's trio worker.
 
     ``app = Trioframe(__name__)`` is an ASGI 3 application. Each request is handled in its
@@ -61,8 +62,12 @@ class Trioframe(Dispatcher):
 
     Args:
         import_name: The module the app is defined in, normally ``__name__``.
-        root_path: The folder that relative files (config files) are found in; by default
-            the folder of ``import_name``.
+        static_folder: The folder of static files, served at ``/static/<path:filename>``
+            (endpoint ``"static"``); ``None`` serves none.
+        static_url_path: The URL path of the static files, instead of ``/static``.
+        template_folder: The folder `render_template` looks in first.
+        root_path: The folder that relative paths (folders, config files) start from; by
+            default the folder of ``import_name``.
     """
 
     request_class: type[Request] = Request
@@ -74,8 +79,22 @@ class Trioframe(Dispatcher):
     session_interface: SessionInterface = SecureCookieSessionInterface()
     test_client_class: type[TestClient] | None = None
 
-    def __init__(self, import_name: str, *, root_path: str | None = None) -> None:
-        super().__init__(import_name, root_path)
+    def __init__(
+        self,
+        import_name: str,
+        *,
+        static_folder: str | os.PathLike[str] | None = "static",
+        static_url_path: str | None = None,
+        template_folder: str | os.PathLike[str] | None = "templates",
+        root_path: str | None = None,
+    ) -> None:
+        super().__init__(
+            import_name,
+            root_path,
+            static_folder=static_folder,
+            static_url_path=static_url_path,
+            template_folder=template_folder,
+        )
         #: The configuration; see `Config` and ``DEFAULT_CONFIG``.
         self.config = self.config_class(self.root_path, DEFAULT_CONFIG)
         #: werkzeug's URL map; add converters with ``url_map.converters["name"] = cls``.

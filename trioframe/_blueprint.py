@@ -18,14 +18,17 @@ from ._scaffold import (
     T_after,
     T_after_websocket,
     T_before,
+    T_context_processor,
     T_error,
     T_serving,
     T_teardown,
+    T_template_callable,
     T_while_serving,
     error_handler_key,
 )
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Callable, Iterable
 
     from ._app import Trioframe
@@ -101,6 +104,10 @@ class Blueprint(Scaffold):
     Args:
         name: The blueprint's name, the prefix of its endpoints (``url_for("bp.view")``).
         import_name: The module it is defined in, normally ``__name__``.
+        static_folder: A folder of static files, served under the blueprint's URL prefix
+            at ``static_url_path`` (endpoint ``"<blueprint>.static"``).
+        static_url_path: The URL path of those files; by default the folder's name.
+        template_folder: A folder of templates, searched after the app's own.
         url_prefix: A path put before every rule of the blueprint.
         url_defaults: Default values for the view arguments of every rule.
         root_path: The folder the other folders are relative to; by default the module's.
@@ -114,11 +121,20 @@ class Blueprint(Scaffold):
         name: str,
         import_name: str,
         *,
+        static_folder: str | os.PathLike[str] | None = None,
+        static_url_path: str | None = None,
+        template_folder: str | os.PathLike[str] | None = None,
         url_prefix: str | None = None,
         url_defaults: dict[str, Any] | None = None,
         root_path: str | None = None,
     ) -> None:
-        super().__init__(import_name, root_path)
+        super().__init__(
+            import_name,
+            root_path,
+            static_folder=static_folder,
+            static_url_path=static_url_path,
+            template_folder=template_folder,
+        )
         if not name:
             raise ValueError("A blueprint needs a name: Blueprint('admin', __name__)")
         if "." in name:
@@ -247,6 +263,7 @@ class Blueprint(Scaffold):
             (self.before_websocket_funcs, app.before_websocket_funcs),
             (self.after_websocket_funcs, app.after_websocket_funcs),
             (self.teardown_websocket_funcs, app.teardown_websocket_funcs),
+            (self.template_context_processors, app.template_context_processors),
         )
         for own, target in hook_registries:
             funcs: list[Any] = own.get(None, [])
@@ -302,6 +319,47 @@ class Blueprint(Scaffold):
             "teardown_app_websocket", lambda app: app.teardown_websocket_funcs[None].append(func)
         )
         return func
+
+    def app_context_processor(self, func: T_context_processor) -> T_context_processor:
+        """``app.context_processor(func)``, for every template the app renders."""
+        self._on_app(
+            "app_context_processor",
+            lambda app: app.template_context_processors[None].append(func),
+        )
+        return func
+
+    def app_template_filter(
+        self, name: str | None = None
+    ) -> Callable[[T_template_callable], T_template_callable]:
+        """``app.template_filter(name)``: a Jinja filter for every template of the app."""
+
+        def decorator(func: T_template_callable) -> T_template_callable:
+            self._on_app("app_template_filter", lambda app: app.add_template_filter(func, name))
+            return func
+
+        return decorator
+
+    def app_template_test(
+        self, name: str | None = None
+    ) -> Callable[[T_template_callable], T_template_callable]:
+        """``app.template_test(name)``: a Jinja test for every template of the app."""
+
+        def decorator(func: T_template_callable) -> T_template_callable:
+            self._on_app("app_template_test", lambda app: app.add_template_test(func, name))
+            return func
+
+        return decorator
+
+    def app_template_global(
+        self, name: str | None = None
+    ) -> Callable[[T_template_callable], T_template_callable]:
+        """``app.template_global(name)``: a Jinja global for every template of the app."""
+
+        def decorator(func: T_template_callable) -> T_template_callable:
+            self._on_app("app_template_global", lambda app: app.add_template_global(func, name))
+            return func
+
+        return decorator
 
     def before_app_serving(self, func: T_serving) -> T_serving:
         """``app.before_serving(func)``: run at the app's startup."""

@@ -11,9 +11,10 @@ import inspect
 import os
 import sys
 from collections import defaultdict
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import jinja2
 import trio
 import werkzeug.exceptions
 
@@ -25,6 +26,7 @@ from ._types import (
     ErrorHandlerCallable,
     ServingCallable,
     TeardownCallable,
+    TemplateContextProcessor,
     ViewCallable,
     WebsocketHandlerCallable,
     WhileServingCallable,
@@ -42,6 +44,8 @@ T_teardown = TypeVar("T_teardown", bound=TeardownCallable)
 T_error = TypeVar("T_error", bound=ErrorHandlerCallable)
 T_serving = TypeVar("T_serving", bound=ServingCallable)
 T_while_serving = TypeVar("T_while_serving", bound=WhileServingCallable)
+T_context_processor = TypeVar("T_context_processor", bound=TemplateContextProcessor)
+T_template_callable = TypeVar("T_template_callable", bound="Callable[..., Any]")
 
 #: ``{scope: {code or None: {exception class: handler}}}``
 ErrorHandlerSpec = dict[str | None, dict[int | None, dict[type[Exception], ErrorHandlerCallable]]]
@@ -112,11 +116,28 @@ class Scaffold:
         import_name: The name of the module the app or blueprint is defined in
             (``__name__``); it locates ``root_path``.
         root_path: The folder relative files are found in; derived from ``import_name``.
+        static_folder: The folder of static files, relative to ``root_path``; ``None``
+            serves none.
+        static_url_path: The URL path static files are served under; by default ``/``
+            and the folder's name.
+        template_folder: The folder of templates, relative to ``root_path``.
     """
 
-    def __init__(self, import_name: str, root_path: str | None = None) -> None:
+    def __init__(
+        self,
+        import_name: str,
+        root_path: str | None = None,
+        *,
+        static_folder: str | os.PathLike[str] | None = None,
+        static_url_path: str | None = None,
+        template_folder: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.import_name = import_name
         self.root_path = root_path if root_path is not None else get_root_path(import_name)
+        self._static_folder = os.fspath(static_folder) if static_folder is not None else None
+        self._static_url_path = static_url_path
+        #: The template folder, relative to ``root_path``; ``None`` for none.
+        self.template_folder = os.fspath(template_folder) if template_folder is not None else None
         #: Endpoint name -> view function.
         self.view_functions: dict[str, ViewCallable] = {}
         self.before_request_funcs: dict[str | None, list[BeforeRequestCallable]] = defaultdict(list)
@@ -130,6 +151,46 @@ class Scaffold:
         )
         self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
         self.error_handler_spec: ErrorHandlerSpec = defaultdict(lambda: defaultdict(dict))
+        self.template_context_processors: dict[str | None, list[TemplateContextProcessor]] = (
+            defaultdict(list)
+        )
+
+    @property
+    def static_folder(self) -> str | None:
+        """The absolute path of the static folder, or ``None``."""
+        if self._static_folder is None:
+            return None
+        return os.path.join(self.root_path, self._static_folder)
+
+    @property
+    def has_static_folder(self) -> bool:
+        """Whether static files are served."""
+        return self._static_folder is not None
+
+    @property
+    def static_url_path(self) -> str | None:
+        """The URL path static files are served under, such as ``"/static"``."""
+        if self._static_url_path is not None:
+            return self._static_url_path.rstrip("/")
+        if self._static_folder is None:
+            return None
+        return f"/{os.path.basename(os.path.normpath(self._static_folder))}"
+
+    @cached_property
+    def jinja_loader(self) -> jinja2.BaseLoader | None:
+        """A loader for the template folder, or ``None`` without one."""
+        if self.template_folder is None:
+            return None
+        return jinja2.FileSystemLoader(os.path.join(self.root_path, self.template_folder))
+
+    def context_processor(self, func: T_context_processor) -> T_context_processor:
+        """Register a function whose returned ``dict`` is added to every template's context.
+
+        On a blueprint it applies to templates rendered for the blueprint's requests.
+        """
+        self._check_setup_finished("context_processor")
+        self.template_context_processors[None].append(func)
+        return func
 
     def _check_setup_finished(self, method: str) -> None:
         """Raise `SetupError` if it is too late to call ``method``; subclasses decide."""

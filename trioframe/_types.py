@@ -141,3 +141,6 @@ TeardownCallable: TypeAlias = (
 ServingCallable: TypeAlias = Callable[[], Awaitable[None]] | Callable[[], None]
 WhileServingCallable: TypeAlias = Callable[[], AsyncIterator[None]]
 ErrorHandlerCallable: TypeAlias = Callable[[Any], Awaitable[Any]] | Callable[[Any], Any]
+TemplateContextProcessor: TypeAlias = (
+    Callable[[], Awaitable[dict[str, Any]]] | Callable[[], dict[str, Any]]
+)

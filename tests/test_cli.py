@@ -16,6 +16,7 @@ def test_routes_lists_http_and_websocket_rules() -> None:
     assert rows == {
         ("/", "GET", "index", "http"),
         ("/slow", "GET", "slow", "http"),
+        ("/static/<path:filename>", "GET", "static", "http"),
         ("/echo", "GET", "echo", "websocket"),
         ("/private", "GET", "private", "websocket"),
         ("/ticker", "GET", "ticker", "websocket"),

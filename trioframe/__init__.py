@@ -26,6 +26,7 @@ from ._exceptions import NotAcceptable as NotAcceptable
 from ._exceptions import NotFound as NotFound
 from ._exceptions import OutsideContextError as OutsideContextError
 from ._exceptions import PreconditionFailed as PreconditionFailed
+from ._exceptions import RangeNotSatisfiable as RangeNotSatisfiable
 from ._exceptions import RequestEntityTooLarge as RequestEntityTooLarge
 from ._exceptions import RequestRedirect as RequestRedirect
 from ._exceptions import RequestTimeout as RequestTimeout
@@ -39,6 +40,8 @@ from ._exceptions import UnsupportedMediaType as UnsupportedMediaType
 from ._exceptions import UpgradeRequired as UpgradeRequired
 from ._exceptions import WebsocketDisconnect as WebsocketDisconnect
 from ._exceptions import abort as abort
+from ._files import send_file as send_file
+from ._files import send_from_directory as send_from_directory
 from ._formparser import FileStorage as FileStorage
 from ._json import JSONProvider as JSONProvider
 from ._request import Body as Body
@@ -78,6 +81,7 @@ __all__ = [
     "NullSession",
     "OutsideContextError",
     "PreconditionFailed",
+    "RangeNotSatisfiable",
     "Request",
     "RequestEntityTooLarge",
     "RequestRedirect",
@@ -109,6 +113,8 @@ __all__ = [
     "render_template",
     "render_template_string",
     "request",
+    "send_file",
+    "send_from_directory",
     "session",
     "stream_template",
     "stream_template_string",

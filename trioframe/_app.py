@@ -113,6 +113,10 @@ class Trioframe(Dispatcher, Templating):
         self._serving = False
         self._app_nursery: AppNursery | None = None
         self._open_websockets = OpenWebsockets()
+        if self.has_static_folder:
+            self.add_url_rule(
+                f"{self.static_url_path}/<path:filename>", "static", self.send_static_file
+            )
 
     @cached_property
     def name(self) -> str:

@@ -244,6 +244,10 @@ class Blueprint(Scaffold):
         app.blueprints[state.name] = self
         self._registered = True
         self._merge_into(app, state.name)
+        if self.has_static_folder:
+            state.add_url_rule(
+                f"{self.static_url_path}/<path:filename>", "static", self.send_static_file
+            )
         for deferred in self.deferred_functions:
             deferred(state)
         for child, child_options in self._blueprints:

@@ -8,7 +8,8 @@
     │   │   MethodNotAllowed (405), NotAcceptable (406), RequestTimeout (408),
     │   │   Conflict (409), Gone (410), LengthRequired (411), PreconditionFailed (412),
     │   │   RequestEntityTooLarge (413), UnsupportedMediaType (415),
-    │   │   UnprocessableEntity (422), UpgradeRequired (426), TooManyRequests (429),
+    │   │   RangeNotSatisfiable (416), UnprocessableEntity (422),
+    │   │   UpgradeRequired (426), TooManyRequests (429),
     │   │   InternalServerError (500), ServiceUnavailable (503)
     │   └── RequestRedirect (308)                  routing asks for another URL
     ├── WebsocketDisconnect(code, reason)           the websocket is closed
@@ -166,6 +167,22 @@ class UnsupportedMediaType(HTTPException):
     code = 415
 
 
+class RangeNotSatisfiable(HTTPException):
+    """416: the ``Range`` header asks for bytes the resource does not have, or is malformed.
+
+    Args:
+        description: Text shown to the client.
+        length: The resource's length, sent as ``Content-Range: bytes */<length>``.
+    """
+
+    code = 416
+
+    def __init__(self, description: str | None = None, *, length: int | None = None) -> None:
+        headers = {"Content-Range": f"bytes */{length}"} if length is not None else None
+        super().__init__(description, headers=headers)
+        self.length = length
+
+
 class UnprocessableEntity(HTTPException):
     """422: the body is well-formed but its content is invalid."""
 
@@ -264,6 +281,7 @@ _ERROR_CLASSES: tuple[type[HTTPException], ...] = (
     PreconditionFailed,
     RequestEntityTooLarge,
     UnsupportedMediaType,
+    RangeNotSatisfiable,
     UnprocessableEntity,
     UpgradeRequired,
     TooManyRequests,

@@ -11,6 +11,7 @@ import inspect
 import os
 import sys
 from collections import defaultdict
+from datetime import timedelta
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -18,7 +19,9 @@ import jinja2
 import trio
 import werkzeug.exceptions
 
+from ._context import current_app
 from ._exceptions import HTTPException, SetupError
+from ._files import send_from_directory
 from ._types import (
     AfterRequestCallable,
     AfterWebsocketCallable,
@@ -34,6 +37,8 @@ from ._types import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+
+    from ._response import Response
 
 T_route = TypeVar("T_route", bound=ViewCallable)
 T_websocket = TypeVar("T_websocket", bound=WebsocketHandlerCallable)
@@ -175,6 +180,27 @@ class Scaffold:
         if self._static_folder is None:
             return None
         return f"/{os.path.basename(os.path.normpath(self._static_folder))}"
+
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """How long clients may cache a static file without asking: by default
+        ``SEND_FILE_MAX_AGE_DEFAULT``. Override it to vary by file."""
+        value = current_app.config["SEND_FILE_MAX_AGE_DEFAULT"]
+        if value is None:
+            return None
+        return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
+
+    async def send_static_file(self, filename: str) -> Response:
+        """The view of the ``static`` endpoint: send ``filename`` from the static folder.
+
+        Raises:
+            NotFound: there is no such file in the folder.
+            RuntimeError: there is no static folder.
+        """
+        if self.static_folder is None:
+            raise RuntimeError(f"{self.import_name!r} has no static folder to send files from")
+        return await send_from_directory(
+            self.static_folder, filename, max_age=self.get_send_file_max_age(filename)
+        )
 
     @cached_property
     def jinja_loader(self) -> jinja2.BaseLoader | None:

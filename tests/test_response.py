@@ -3,10 +3,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import trio
 from werkzeug.datastructures import Headers
 
 from trioframe import (
     BadRequest,
+    BodyProducer,
     Response,
     Trioframe,
     abort,
@@ -211,3 +213,45 @@ async def test_abort_with_a_response_sends_it_unchanged(app: Trioframe, client: 
     assert response.status_code == 402
     assert response.headers["X-Reason"] == "subscription"
     assert await response.get_data(as_text=True) == "Pay first"
+
+
+async def test_a_body_made_by_a_task() -> None:
+    async def produce(channel: trio.MemorySendChannel[bytes]) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(channel.send, b"from a child task, ")
+        await channel.send(b"then the producer")
+
+    response = Response(BodyProducer(produce))
+    assert response.is_streamed
+    with pytest.raises(TypeError, match="open_body"):
+        response.iter_body()
+    assert await response.get_data() == b"from a child task, then the producer"
+
+
+async def test_a_producer_failing_twice_raises_both() -> None:
+    async def produce(channel: trio.MemorySendChannel[bytes]) -> None:
+        async def fail(message: str) -> None:
+            raise ValueError(message)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(fail, "one")
+            nursery.start_soon(fail, "two")
+
+    with pytest.raises(ExceptionGroup) as raised:
+        await Response(BodyProducer(produce)).get_data()
+    assert sorted(str(leaf) for leaf in raised.value.exceptions) == ["one", "two"]
+
+
+async def test_leaving_a_produced_body_early_cancels_the_producer() -> None:
+    cancelled = trio.Event()
+
+    async def produce(channel: trio.MemorySendChannel[bytes]) -> None:
+        try:
+            while True:
+                await channel.send(b"more")
+        finally:
+            cancelled.set()
+
+    async with Response(BodyProducer(produce)).open_body() as chunks:
+        assert await anext(chunks) == b"more"
+    assert cancelled.is_set()

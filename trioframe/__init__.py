@@ -46,6 +46,7 @@ from ._formparser import FileStorage as FileStorage
 from ._json import JSONProvider as JSONProvider
 from ._request import Body as Body
 from ._request import Request as Request
+from ._response import BodyProducer as BodyProducer
 from ._response import Response as Response
 from ._response import jsonify as jsonify
 from ._response import make_response as make_response
@@ -55,6 +56,8 @@ from ._sessions import NullSession as NullSession
 from ._sessions import SecureCookieSessionInterface as SecureCookieSessionInterface
 from ._sessions import Session as Session
 from ._sessions import SessionInterface as SessionInterface
+from ._sse import ServerSentEvent as ServerSentEvent
+from ._sse import event_stream as event_stream
 from ._templating import render_template as render_template
 from ._templating import render_template_string as render_template_string
 from ._templating import stream_template as stream_template
@@ -65,6 +68,7 @@ __all__ = [
     "BadRequest",
     "Blueprint",
     "Body",
+    "BodyProducer",
     "BuildError",
     "Config",
     "Conflict",
@@ -88,6 +92,7 @@ __all__ = [
     "RequestTimeout",
     "Response",
     "SecureCookieSessionInterface",
+    "ServerSentEvent",
     "ServiceUnavailable",
     "Session",
     "SessionInterface",
@@ -103,6 +108,7 @@ __all__ = [
     "WebsocketDisconnect",
     "abort",
     "current_app",
+    "event_stream",
     "g",
     "has_app_context",
     "has_request_context",

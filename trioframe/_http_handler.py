@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 
 #: Body chunks received ahead of the view: one, so an unread upload stops the client.
 BODY_CHUNKS_AHEAD = 1
-#: How long closing a streaming body (its ``finally`` blocks) may take.
-CLOSE_TIMEOUT_S = 5.0
 
 
 def scope_details(scope: HTTPScope | WebsocketScope) -> tuple[Headers, str, str, str | None]:
@@ -186,14 +184,10 @@ async def send_response(
         body = b"" if head else response.data
         await send({"type": body_type, "body": body, "more_body": False})
         return
-    chunks = response.iter_body()
-    try:
-        if not head:
+    if not head:
+        async with response.open_body(logger) as chunks:
             async for chunk in chunks:
                 await send({"type": body_type, "body": chunk, "more_body": True})
-        await send({"type": body_type, "body": b"", "more_body": False})
-    finally:
-        with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True) as scope:
-            await chunks.aclose()
-        if scope.cancelled_caught:
-            logger.warning("A streaming response body took over %s s to close", CLOSE_TIMEOUT_S)
+    else:
+        await response.close_body(logger)
+    await send({"type": body_type, "body": b"", "more_body": False})

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import trio
@@ -17,13 +26,31 @@ from werkzeug.sansio.response import Response as _SansIOResponse
 from werkzeug.urls import iri_to_uri
 
 from ._context import current_app, has_app_context
-from ._exceptions import BadRequest
+from ._exceptions import BadRequest, unwrap_exception_group
 
 if TYPE_CHECKING:
+    import logging
+
     from ._exceptions import HTTPException
     from ._types import HeadersValue, StatusValue
 
 BodySource = AsyncIterable[bytes | str] | Iterable[bytes | str]
+#: How long closing a streaming body (its ``finally`` blocks) may take.
+BODY_CLOSE_TIMEOUT_S = 5.0
+
+
+class BodyProducer:
+    """A streaming body made by a task of its own: ``produce(channel)`` sends its chunks.
+
+    For a body that must do several things at once, which an async generator cannot do
+    safely (it cannot yield from inside a nursery): `event_stream` sends keep-alive
+    comments while it waits for the next event this way. The task runs in a nursery the
+    response's sender owns; the channel has no buffer, so the task runs only as fast as
+    the client reads. It is cancelled when the client leaves.
+    """
+
+    def __init__(self, produce: Callable[[trio.MemorySendChannel[bytes]], Awaitable[None]]):
+        self.produce = produce
 
 
 class Response(_SansIOResponse):
@@ -47,7 +74,7 @@ class Response(_SansIOResponse):
 
     def __init__(
         self,
-        response: str | bytes | bytearray | BodySource | None = None,
+        response: str | bytes | bytearray | BodySource | BodyProducer | None = None,
         status: StatusValue | None = None,
         headers: HeadersValue | None = None,
         mimetype: str | None = None,
@@ -55,7 +82,7 @@ class Response(_SansIOResponse):
     ) -> None:
         super().__init__(status, headers, mimetype, content_type)
         self._data: bytes | None = None
-        self._stream: BodySource | None = None
+        self._stream: BodySource | BodyProducer | None = None
         if response is None:
             self.set_data(b"")
         elif isinstance(response, str | bytes | bytearray):
@@ -101,11 +128,8 @@ class Response(_SansIOResponse):
             as_text: Decode as UTF-8 (invalid bytes replaced) and return ``str``.
         """
         if self._data is None:
-            body = self.iter_body()
-            try:
+            async with self.open_body() as body:
                 chunks = [chunk async for chunk in body]
-            finally:
-                await body.aclose()
             self.set_data(b"".join(chunks))
         else:
             await trio.lowlevel.checkpoint()
@@ -136,10 +160,78 @@ class Response(_SansIOResponse):
             raise BadRequest(f"Failed to decode the JSON response: {error}.") from None
 
     def iter_body(self) -> BodyIterator:
-        """The body as bytes chunks. Call ``aclose()`` on the result when done with it."""
+        """The body as bytes chunks. Call ``aclose()`` on the result when done with it.
+
+        Raises:
+            TypeError: the body is a `BodyProducer`, which only `open_body` can run.
+        """
         if self._stream is None:
             return BodyIterator([self._data or b""])
+        if isinstance(self._stream, BodyProducer):
+            raise TypeError("This body is made by a task; read it with 'async with open_body()'")
         return BodyIterator(self._stream)
+
+    @asynccontextmanager
+    async def open_body(
+        self, logger: logging.Logger | None = None
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """The body as bytes chunks, for the ``async with`` block.
+
+        A stream is closed when the block ends, so its ``finally`` blocks run even when the
+        block is cancelled (shielded, for up to ``BODY_CLOSE_TIMEOUT_S``; ``logger`` hears
+        of one that takes longer). A `BodyProducer` runs in a task for the block's length.
+        """
+        if isinstance(self._stream, BodyProducer):
+            async with _produced(self._stream) as chunks:
+                yield chunks
+            return
+        body = self.iter_body()
+        try:
+            yield body
+        finally:
+            with trio.move_on_after(BODY_CLOSE_TIMEOUT_S, shield=True) as scope:
+                await body.aclose()
+            if scope.cancelled_caught and logger is not None:
+                logger.warning(
+                    "A streaming response body took over %s s to close", BODY_CLOSE_TIMEOUT_S
+                )
+
+    async def close_body(self, logger: logging.Logger | None = None) -> None:
+        """Close a stream that will not be read (the reply to ``HEAD``), as `open_body`
+        would; a `BodyProducer` is simply never started."""
+        if self._stream is None or isinstance(self._stream, BodyProducer):
+            await trio.lowlevel.checkpoint()
+            return
+        async with self.open_body(logger):
+            pass
+
+
+@asynccontextmanager
+async def _produced(producer: BodyProducer) -> AsyncIterator[trio.MemoryReceiveChannel[bytes]]:
+    sender, receiver = trio.open_memory_channel[bytes](0)
+
+    async def produce() -> None:
+        # Closed without a checkpoint: once the reader sees the end, this task has ended,
+        # so the cancel below can never land on an error on its way out and hide it.
+        with sender:
+            await producer.produce(sender)
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(produce)
+            try:
+                yield receiver
+            finally:
+                # If the block ended before the body did, stop the producer, before closing
+                # the channel would fail its next send.
+                nursery.cancel_scope.cancel()
+                receiver.close()
+    except BaseExceptionGroup as group:
+        # The producer's own error, not the group the nursery wraps it in.
+        error = unwrap_exception_group(group)
+        if error is group:
+            raise
+        raise error from None
 
 
 class BodyIterator:

@@ -30,7 +30,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from ._context import WebsocketContext
 from ._exceptions import InternalServerError, ServiceUnavailable, SetupError, strip_disconnects
-from ._http_handler import CLOSE_TIMEOUT_S, encode_headers, scope_details, send_response
+from ._http_handler import encode_headers, scope_details, send_response
 from ._response import http_exception_response
 from ._websocket import Websocket, WebsocketState
 
@@ -56,6 +56,9 @@ OVERFLOW_POLICIES = ("block", "close")
 #: The close code when the client breaks the queue or size limits.
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_MESSAGE_TOO_BIG = 1009
+#: How long telling the client how its connection ended may take, shielded from
+#: cancellation (a refusal's body, a close).
+CLOSE_TIMEOUT_S = 5.0
 #: The close code a server reports for a connection lost without a close frame.
 CLOSE_ABNORMAL = 1006
 #: The close code and reason for a server that is shutting down.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h11
 import pytest
@@ -12,8 +12,12 @@ import trio_websocket
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.utils import LifespanFailureError
 
-from trioframe import Trioframe, request, websocket
+from trioframe import Response, Trioframe, event_stream, request, websocket
 from trioframe.testing import WireServer, websocket_client
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 
 @pytest.fixture
@@ -285,3 +289,35 @@ async def test_in_flight_requests_get_the_grace_period(
     assert replies[3] == 200
     assert isinstance(replies[60], str)
     assert sorted(ended) == ["view 3 ended at 3", "view 60 ended at 10"]
+
+
+async def test_files_and_event_streams_on_the_wire(tmp_path: Path) -> None:
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "data.bin").write_bytes(b"0123456789")
+    app = Trioframe("wire", root_path=str(tmp_path))
+
+    @app.get("/events")
+    async def events() -> Response:
+        async def stream() -> AsyncIterator[str]:
+            yield "one"
+            yield "two"
+
+        return event_stream(stream())
+
+    async with WireServer(app) as server:
+        whole = await server.request("GET", "/static/data.bin")
+        assert (whole.status_code, whole.body) == (200, b"0123456789")
+        etag = whole.headers["ETag"]
+        cached = await server.request("GET", "/static/data.bin", headers=[("If-None-Match", etag)])
+        assert (cached.status_code, cached.body) == (304, b"")
+        part = await server.request("GET", "/static/data.bin", headers=[("Range", "bytes=-4")])
+        assert (part.status_code, part.body) == (206, b"6789")
+        head = await server.request("HEAD", "/static/data.bin")
+        assert (head.headers["Content-Length"], head.body) == ("10", b"")
+        stream = await server.request("GET", "/events")
+        assert stream.headers["Transfer-Encoding"] == "chunked"
+        assert stream.body == b"data: one\n\ndata: two\n\n"
+        escape = await server.send_raw(
+            b"GET /static/../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        assert escape.startswith(b"HTTP/1.1 404")

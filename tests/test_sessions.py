@@ -150,6 +150,12 @@ async def test_keys_can_be_rotated(app: Trioframe, client: TestClient) -> None:
     assert await (await client.get("/show")).get_json() == {"visits": 2}  # re-signed with new
 
 
+def test_the_secret_key_property(app: Trioframe) -> None:
+    app.secret_key = "rotated"  # as in Flask: the same as config["SECRET_KEY"]
+    assert app.config["SECRET_KEY"] == "rotated"
+    assert app.secret_key == "rotated"
+
+
 async def test_without_a_secret_key_the_session_is_read_only(
     app: Trioframe, client: TestClient
 ) -> None:

@@ -336,31 +336,31 @@ class Blueprint(Scaffold):
         self, name: str | None = None
     ) -> Callable[[T_template_callable], T_template_callable]:
         """``app.template_filter(name)``: a Jinja filter for every template of the app."""
-
-        def decorator(func: T_template_callable) -> T_template_callable:
-            self._on_app("app_template_filter", lambda app: app.add_template_filter(func, name))
-            return func
-
-        return decorator
+        return self._on_app_decorator(
+            "app_template_filter", lambda app, func: app.add_template_filter(func, name)
+        )
 
     def app_template_test(
         self, name: str | None = None
     ) -> Callable[[T_template_callable], T_template_callable]:
         """``app.template_test(name)``: a Jinja test for every template of the app."""
-
-        def decorator(func: T_template_callable) -> T_template_callable:
-            self._on_app("app_template_test", lambda app: app.add_template_test(func, name))
-            return func
-
-        return decorator
+        return self._on_app_decorator(
+            "app_template_test", lambda app, func: app.add_template_test(func, name)
+        )
 
     def app_template_global(
         self, name: str | None = None
     ) -> Callable[[T_template_callable], T_template_callable]:
         """``app.template_global(name)``: a Jinja global for every template of the app."""
+        return self._on_app_decorator(
+            "app_template_global", lambda app, func: app.add_template_global(func, name)
+        )
 
+    def _on_app_decorator(
+        self, method: str, register: Callable[[Trioframe, Callable[..., Any]], object]
+    ) -> Callable[[T_template_callable], T_template_callable]:
         def decorator(func: T_template_callable) -> T_template_callable:
-            self._on_app("app_template_global", lambda app: app.add_template_global(func, name))
+            self._on_app(method, lambda app: register(app, func))
             return func
 
         return decorator

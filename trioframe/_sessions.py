@@ -231,23 +231,18 @@ class SecureCookieSessionInterface(SessionInterface):
     async def save_session(self, app: Trioframe, session: Session, response: Response) -> None:
         """Set the signed cookie on ``response``, or delete it if the session was emptied."""
         name = self.get_cookie_name(app)
-        domain = self.get_cookie_domain(app)
-        path = self.get_cookie_path(app)
-        secure = self.get_cookie_secure(app)
-        samesite = self.get_cookie_samesite(app)
-        httponly = self.get_cookie_httponly(app)
+        attributes: dict[str, Any] = {
+            "domain": self.get_cookie_domain(app),
+            "path": self.get_cookie_path(app),
+            "secure": self.get_cookie_secure(app),
+            "samesite": self.get_cookie_samesite(app),
+            "httponly": self.get_cookie_httponly(app),
+        }
         if session.accessed:
             response.vary.add("Cookie")
         if not session:
             if session.modified:
-                response.delete_cookie(
-                    name,
-                    domain=domain,
-                    path=path,
-                    secure=secure,
-                    samesite=samesite,
-                    httponly=httponly,
-                )
+                response.delete_cookie(name, **attributes)
                 response.vary.add("Cookie")
             return
         if not self.should_set_cookie(app, session):
@@ -258,11 +253,7 @@ class SecureCookieSessionInterface(SessionInterface):
             name,
             serializer.dumps(dict(session)),
             expires=self.get_expiration_time(app, session),
-            httponly=httponly,
-            domain=domain,
-            path=path,
-            secure=secure,
-            samesite=samesite,
+            **attributes,
         )
         response.vary.add("Cookie")
 

@@ -127,12 +127,7 @@ class Templating:
         Args:
             name: The filter's name; the function's name by default.
         """
-
-        def decorator(func: T_template_callable) -> T_template_callable:
-            self.add_template_filter(func, name)
-            return func
-
-        return decorator
+        return _registering(self.add_template_filter, name)
 
     def add_template_filter(self, func: Callable[..., Any], name: str | None = None) -> None:
         """The non-decorator form of `template_filter`."""
@@ -142,12 +137,7 @@ class Templating:
         self, name: str | None = None
     ) -> Callable[[T_template_callable], T_template_callable]:
         """Register the decorated function as a Jinja test, ``{% if value is name %}``."""
-
-        def decorator(func: T_template_callable) -> T_template_callable:
-            self.add_template_test(func, name)
-            return func
-
-        return decorator
+        return _registering(self.add_template_test, name)
 
     def add_template_test(self, func: Callable[..., Any], name: str | None = None) -> None:
         """The non-decorator form of `template_test`."""
@@ -157,16 +147,23 @@ class Templating:
         self, name: str | None = None
     ) -> Callable[[T_template_callable], T_template_callable]:
         """Register the decorated function as a global every template can call."""
-
-        def decorator(func: T_template_callable) -> T_template_callable:
-            self.add_template_global(func, name)
-            return func
-
-        return decorator
+        return _registering(self.add_template_global, name)
 
     def add_template_global(self, func: Callable[..., Any], name: str | None = None) -> None:
         """The non-decorator form of `template_global`."""
         self.jinja_env.globals[name or func.__name__] = func
+
+
+def _registering(
+    add: Callable[[Callable[..., Any], str | None], object], name: str | None
+) -> Callable[[T_template_callable], T_template_callable]:
+    """A decorator that passes the function to ``add`` with ``name`` and returns it."""
+
+    def decorator(func: T_template_callable) -> T_template_callable:
+        add(func, name)
+        return func
+
+    return decorator
 
 
 async def _template_context(app: Trioframe, context: dict[str, Any]) -> dict[str, Any]:

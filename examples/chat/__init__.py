@@ -1,0 +1,1 @@
+"""A chat room in the browser; the app is in ``app.py``."""

@@ -6,7 +6,7 @@ import importlib.metadata
 
 project = "trioframe"
 author = "The trioframe maintainers"
-copyright = "the trioframe maintainers"  # noqa: A001  # the name Sphinx reads
+copyright = "the trioframe maintainers"
 release = importlib.metadata.version("trioframe")
 
 extensions = [

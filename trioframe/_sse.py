@@ -85,14 +85,7 @@ def event_stream(
 ) -> Response:
     """A ``text/event-stream`` response sending each event as ``events`` yields it.
 
-    Return it from a view::
-
-        @app.get("/prices")
-        async def prices() -> Response:
-            async def updates() -> AsyncIterator[ServerSentEvent]:
-                async for price in feed():
-                    yield ServerSentEvent(json.dumps(price), event="price")
-            return event_stream(updates())
+    Return it from a view; the server-sent events guide shows a whole example.
 
     Args:
         events: The events; a ``str`` is an event with only ``data``.

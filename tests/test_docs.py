@@ -1,0 +1,120 @@
+"""The documentation builds cleanly, and every piece of code it shows is checked.
+
+Python comes from files the test suite runs (``docs/snippets`` and ``examples``), included
+with ``literalinclude``; the README's Python must match those files word for word. Shell
+commands are parsed by the programs they name.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trioframe._cli import main
+
+ROOT = Path(__file__).parent.parent
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.glob("*.rst"))
+#: The folders whose Python the test suite runs; the docs may include code from them only.
+TESTED_CODE = (DOCS / "snippets", ROOT / "examples")
+#: How the docs are built, here and in the README.
+SPHINX_BUILD = ["-m", "sphinx", "-W", "-b", "html", "docs"]
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    """The contents of the ``.. code-block:: <language>`` blocks of an rst page."""
+    blocks = []
+    pattern = rf"^( *)\.\. code-block:: {language}\n\n((?:\1    .*\n|\n)+)"
+    for match in re.finditer(pattern, text, re.M):
+        indent = len(match.group(1)) + 4
+        lines = [line[indent:] for line in match.group(2).splitlines()]
+        blocks.append("\n".join(lines).strip())
+    return blocks
+
+
+def test_the_docs_build_without_warnings(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, *SPHINX_BUILD, str(tmp_path / "html")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    api = (tmp_path / "html" / "api.html").read_text()
+    for name in ("Trioframe", "Blueprint", "TestClient", "WireServer", "event_stream"):
+        assert f'id="trioframe.{name}"' in api or f'id="trioframe.testing.{name}"' in api
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
+def test_python_in_the_docs_comes_from_tested_files(page: Path) -> None:
+    text = page.read_text()
+    languages = set(re.findall(r"^\s*\.\. code-block:: (\S+)", text, re.M))
+    assert languages <= {"sh"}, f"{page.name}: include code from docs/snippets instead"
+    literal_blocks = re.findall(r"::\n\n +\S", text)
+    assert not literal_blocks, f"{page.name} has a literal block; include code instead"
+    for target in re.findall(r"^\s*\.\. literalinclude:: (\S+)", text, re.M):
+        path = (DOCS / target).resolve()
+        assert path.is_file(), f"{page.name} includes {target}, which does not exist"
+        assert any(folder in path.parents for folder in TESTED_CODE), (
+            f"{page.name} includes {target}, which the test suite does not run"
+        )
+
+
+def test_the_readme_python_is_tested_code() -> None:
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert blocks
+    sources = [path.read_text() for folder in TESTED_CODE for path in folder.rglob("*.py")]
+    for block in blocks:
+        assert any(block.strip() in source for source in sources), (
+            f"this README example is not in docs/snippets or examples:\n{block}"
+        )
+
+
+def shell_commands() -> list[tuple[str, str]]:
+    commands = []
+    for page in PAGES:
+        for block in code_blocks(page.read_text(), "sh"):
+            for line in block.splitlines():
+                command = line.split("#", 1)[0].strip()
+                if command:
+                    commands.append((page.name, command))
+    readme = (ROOT / "README.md").read_text()
+    for block in re.findall(r"```sh\n(.*?)```", readme, re.S)[1:]:  # the first: set-up
+        commands += [("README.md", line) for line in block.splitlines() if line.strip()]
+    return commands
+
+
+def hypercorn_options() -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "hypercorn", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return set(re.findall(r"(--[a-z][a-z-]*)", result.stdout))
+
+
+@pytest.mark.parametrize(("page", "command"), shell_commands())
+def test_shell_commands_in_the_docs_are_valid(page: str, command: str) -> None:
+    words = shlex.split(command)
+    program = words[0].rsplit("/", 1)[-1]
+    if program == "trioframe":
+        name, *args = words[1:]
+        subcommand = main.commands[name]
+        subcommand.make_context(name, args)  # raises on an unknown option or argument
+    elif program == "hypercorn":
+        options = {word.split("=", 1)[0] for word in words if word.startswith("--")}
+        assert options <= hypercorn_options()
+    elif program == "python":
+        assert words[1:-1] == SPHINX_BUILD, f"{page}: build the docs as the tests do"
+    else:
+        pytest.fail(f"{page}: the docs show '{command}', which no test checks")

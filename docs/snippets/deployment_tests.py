@@ -30,10 +30,12 @@ async def test_the_forwarded_headers_are_believed() -> None:
         "server": ("10.0.0.5", 8000),
     }
     sent: list[dict[str, Any]] = []
-    done = trio.Event()
+    requested, done = trio.Event(), trio.Event()
 
-    async def receive() -> dict[str, Any]:
-        if not sent:
+    async def receive() -> dict[str, Any]:  # the server's side of ASGI, as hypercorn does it
+        if not requested.is_set():
+            requested.set()
+            await trio.lowlevel.checkpoint()
             return {"type": "http.request", "body": b"", "more_body": False}
         await done.wait()
         return {"type": "http.disconnect"}

@@ -41,7 +41,8 @@ class Peer:
 
     ``receive`` hands out the queued body messages (the last one ends the body unless
     ``complete`` is false); once they are used up it blocks until the test calls
-    `disconnect`. ``send`` records what the app sends and, when ``gated``,
+    `disconnect` or the response is complete, then reports ``http.disconnect``, as ASGI
+    servers do. ``send`` records what the app sends and, when ``gated``,
     blocks each body message until the test calls `allow_body`, like a client that reads
     slowly.
     """
@@ -74,7 +75,9 @@ class Peer:
                 "body": self._body[index],
                 "more_body": self._more[index],
             }
-        await self._disconnected.wait()
+        async with trio.open_nursery() as race:
+            for event in (self._disconnected, self.response_complete):
+                race.start_soon(_set_then_cancel, event, race.cancel_scope)
         return {"type": "http.disconnect"}
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -113,6 +116,11 @@ class Peer:
             for message in self.sent
             if message["type"] == "http.response.body" and message["body"]
         ]
+
+
+async def _set_then_cancel(event: trio.Event, scope: trio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
 
 
 def websocket_scope(

@@ -10,6 +10,7 @@ import trio.testing
 
 from tests.asgi import Peer, http_scope
 from trioframe import Trioframe, g, request
+from trioframe._http_handler import DISCONNECT_WAIT_S
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -218,20 +219,42 @@ async def test_unknown_receive_messages_are_ignored(app: Trioframe) -> None:
         {"type": "http.unknown-extension"},
         {"type": "http.request", "body": b"hello", "more_body": False},
     ]
-    sent: list[dict[str, Any]] = []
+    peer = Peer()
 
     async def receive() -> dict[str, Any]:
         if messages:
             return messages.pop(0)
-        await trio.sleep_forever()
+        return await peer.receive()
+
+    with trio.fail_after(5):
+        await app(http_scope("/echo", method="POST"), receive, peer.send)
+    assert peer.sent[-1] == {"type": "http.response.body", "body": b"hello", "more_body": False}
+
+
+async def test_a_server_that_never_reports_the_disconnect(
+    app: Trioframe, autojump_clock: trio.testing.MockClock
+) -> None:
+    @app.get("/")
+    async def index() -> str:
+        return "hello"
+
+    sent: list[dict[str, Any]] = []
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await trio.sleep_forever()  # unlike ASGI servers, never says the exchange is over
         raise AssertionError("unreachable")
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    with trio.fail_after(5):
-        await app(http_scope("/echo", method="POST"), receive, send)
+    await app(http_scope("/"), receive, send)  # ends anyway, after a bounded wait
     assert sent[-1] == {"type": "http.response.body", "body": b"hello", "more_body": False}
+    assert trio.current_time() == pytest.approx(DISCONNECT_WAIT_S)
 
 
 async def test_teardown_sees_the_unhandled_error(

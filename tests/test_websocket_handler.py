@@ -7,7 +7,7 @@ import pytest
 import trio
 import trio.testing
 
-from tests.asgi import WebsocketPeer, http_scope, websocket_scope
+from tests.asgi import Peer, WebsocketPeer, http_scope, websocket_scope
 from trioframe import (
     HTTPException,
     Response,
@@ -619,8 +619,9 @@ async def test_http_and_websocket_share_one_app(app: Trioframe, client: TestClie
     assert await (await client.get("/")).get_data(as_text=True) == "http"
     async with client.websocket("/") as conn:
         assert await conn.receive() == "websocket"
-    peer = WebsocketPeer()
+    peer = Peer()
     await app(http_scope("/"), peer.receive, peer.send)  # an http scope goes to the view
+    assert peer.body_chunks == [b"http"]
 
 
 async def test_a_streamed_refusal(app: Trioframe, client: TestClient) -> None:

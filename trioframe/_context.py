@@ -156,15 +156,16 @@ class _ConnectionContext:
         being cancelled, but it may take at most ``TEARDOWN_TIMEOUT_S`` seconds.
         """
         try:
-            with trio.move_on_after(TEARDOWN_TIMEOUT_S, shield=True) as scope:
-                await self._teardown(error)
-            if scope.cancelled_caught:
-                self.app.logger.warning(
-                    "%s functions for %s were cancelled after %s seconds",
-                    self._teardown_name,
-                    self.connection.path,
-                    TEARDOWN_TIMEOUT_S,
-                )
+            if self._has_teardown():
+                with trio.move_on_after(TEARDOWN_TIMEOUT_S, shield=True) as scope:
+                    await self._teardown(error)
+                if scope.cancelled_caught:
+                    self.app.logger.warning(
+                        "%s functions for %s were cancelled after %s seconds",
+                        self._teardown_name,
+                        self.connection.path,
+                        TEARDOWN_TIMEOUT_S,
+                    )
         finally:
             self._var.reset(self._tokens.pop())
             self.app_context.pop()
@@ -172,6 +173,10 @@ class _ConnectionContext:
         await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def _teardown(self, error: BaseException | None) -> None:
+        raise NotImplementedError
+
+    def _has_teardown(self) -> bool:
+        """Whether there is teardown work; without any, the shielded scope is skipped."""
         raise NotImplementedError
 
     async def __aenter__(self) -> Self:
@@ -218,6 +223,11 @@ class RequestContext(_ConnectionContext):
         finally:
             self.request.close()
 
+    def _has_teardown(self) -> bool:
+        return self.request.has_files or self.app.has_teardown(
+            self.app.teardown_request_funcs, self.request
+        )
+
 
 class WebsocketContext(_ConnectionContext):
     """Makes ``websocket`` available (and ``current_app`` and ``g``) while a handler runs.
@@ -235,6 +245,9 @@ class WebsocketContext(_ConnectionContext):
 
     async def _teardown(self, error: BaseException | None) -> None:
         await self.app.do_teardown_websocket(error)
+
+    def _has_teardown(self) -> bool:
+        return self.app.has_teardown(self.app.teardown_websocket_funcs, self.websocket)
 
 
 def has_app_context() -> bool:

@@ -247,6 +247,12 @@ class Dispatcher(Scaffold):
         websocket = current_websocket_context().websocket
         await self._teardown(self.teardown_websocket_funcs, websocket, error, "teardown_websocket")
 
+    def has_teardown(
+        self, funcs: dict[str | None, list[TeardownCallable]], request: BaseRequestWebsocket
+    ) -> bool:
+        """Whether any of ``funcs`` apply to ``request``."""
+        return any(funcs.get(scope) for scope in self._scopes(request))
+
     async def _teardown(
         self,
         funcs: dict[str | None, list[TeardownCallable]],

@@ -6,7 +6,8 @@ How one request is served:
 2. A pump task is the only caller of ASGI ``receive``. It forwards body chunks into the
    channel, whose capacity is one chunk: a view that does not read stalls the upload, which
    is backpressure. Once the body is complete (or the view is done with it), the pump waits
-   for ``http.disconnect`` and then cancels the request.
+   for ``http.disconnect``: before the response is out, that cancels the request; after, it
+   is the server's usual notice that the exchange is over, and the pump just ends.
 3. The app dispatches under the request context, inside the nursery's cancel scope, so a
    disconnect reaches the view as ``trio.Cancelled``.
 4. The response is sent. A streaming body is pulled one chunk per ``send``, so a slow client
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 #: Body chunks received ahead of the view: one, so an unread upload stops the client.
 BODY_CHUNKS_AHEAD = 1
+#: How long after the response the server may take to report the disconnect.
+DISCONNECT_WAIT_S = 10.0
 
 
 def scope_details(scope: HTTPScope | WebsocketScope) -> tuple[Headers, str, str, str | None]:
@@ -90,18 +93,34 @@ async def handle_http(
     """
     body_sender, body_receiver = trio.open_memory_channel[bytes](BODY_CHUNKS_AHEAD)
     request = build_request(app, scope, body_receiver)
+    exchange = _Exchange()
     propagating: Exception | None = None
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(_pump_receive, receive, body_sender, nursery.cancel_scope)
+        nursery.start_soon(_pump_receive, receive, body_sender, nursery.cancel_scope, exchange)
         try:
-            await _serve(app, request, body_receiver, send)
+            await _serve(app, request, body_receiver, send, exchange)
         except Exception as error:
             # Re-raised below, outside the nursery, so the caller sees it and not a group.
             propagating = error
         finally:
-            nursery.cancel_scope.cancel()
+            if exchange.response_sent:
+                # The server reports the disconnect once the response is out (ASGI says so),
+                # which ends the pump without the cost of cancelling it; the deadline only
+                # guards against a server that does not.
+                nursery.cancel_scope.deadline = trio.current_time() + DISCONNECT_WAIT_S
+            else:
+                nursery.cancel_scope.cancel()
     if propagating is not None:
         raise propagating
+
+
+class _Exchange:
+    """What the pump and the request's task share: whether the response went out whole."""
+
+    __slots__ = ("response_sent",)
+
+    def __init__(self) -> None:
+        self.response_sent = False
 
 
 @trio.lowlevel.enable_ki_protection  # a task of its own: see Trioframe.__call__
@@ -109,12 +128,14 @@ async def _pump_receive(
     receive: ASGIReceive,
     body_sender: trio.MemorySendChannel[bytes],
     request_scope: trio.CancelScope,
+    exchange: _Exchange,
 ) -> None:
     with body_sender:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                request_scope.cancel()
+                if not exchange.response_sent:
+                    request_scope.cancel()  # the client left: stop the view
                 return
             if message["type"] != "http.request":
                 continue
@@ -132,6 +153,7 @@ async def _serve(
     request: Request,
     body_receiver: trio.MemoryReceiveChannel[bytes],
     send: ASGISend,
+    exchange: _Exchange,
 ) -> None:
     context = RequestContext(app, request)
     context.push()
@@ -146,6 +168,7 @@ async def _serve(
         body_receiver.close()
         try:
             await send_response(send, response, head=request.method == "HEAD", logger=app.logger)
+            exchange.response_sent = True
         except Exception as stream_error:
             # Headers are out, so no error page can follow: the client sees a cut-off body.
             error = stream_error

@@ -319,6 +319,11 @@ class Request(BaseRequestWebsocket):
                 )
             return self._form, self._files
 
+    @property
+    def has_files(self) -> bool:
+        """Whether uploaded files were parsed, which `close` must clean up."""
+        return bool(self._files)
+
     def close(self) -> None:
         """Close uploaded files, removing any temporary files. Runs when the request ends."""
         if self._files is not None:

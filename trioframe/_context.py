@@ -155,6 +155,13 @@ class _ConnectionContext:
         Teardown is shielded from cancellation, so it runs even for a connection that is
         being cancelled, but it may take at most ``TEARDOWN_TIMEOUT_S`` seconds.
         """
+        await self.end(error)
+        # A scheduling point that cannot raise Cancelled over an exception already in flight.
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    async def end(self, error: BaseException | None = None) -> None:
+        """`pop` without its closing checkpoint, for the connection handlers, whose sends
+        are their checkpoints."""
         try:
             if self._has_teardown():
                 with trio.move_on_after(TEARDOWN_TIMEOUT_S, shield=True) as scope:
@@ -169,8 +176,6 @@ class _ConnectionContext:
         finally:
             self._var.reset(self._tokens.pop())
             self.app_context.pop()
-        # A scheduling point that cannot raise Cancelled over an exception already in flight.
-        await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def _teardown(self, error: BaseException | None) -> None:
         raise NotImplementedError

@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from ._types import ResponseReturnValue, TeardownCallable
 
 
+#: The hook scopes of a request no blueprint handles.
+_APP_ONLY: tuple[str | None, ...] = (None,)
+
+
 class Dispatcher(Scaffold):
     """Runs hooks, views and error handlers for requests and websockets."""
 
@@ -62,6 +66,8 @@ class Dispatcher(Scaffold):
     def _scopes(self, request: BaseRequestWebsocket) -> tuple[str | None, ...]:
         """Whose hooks and error handlers apply to ``request``: its blueprints, innermost
         first, then the app's own (``None``). ``before_*`` hooks run in the reverse order."""
+        if request.url_rule is None or "." not in request.url_rule.endpoint:
+            return _APP_ONLY  # the common case, asked several times per request
         return (*request.blueprints, None)
 
     async def full_dispatch_request(self, request: Request) -> Response:
@@ -82,7 +88,7 @@ class Dispatcher(Scaffold):
         except Exception as error:
             rv = await self.handle_user_exception(request, error)
         response = self._make_response(rv)
-        return await self.process_response(request, response)
+        return await self._process_response(request, response)
 
     async def open_session(self, request: BaseRequestWebsocket) -> Session:
         """Open the session of a request or websocket with ``session_interface``."""
@@ -150,6 +156,12 @@ class Dispatcher(Scaffold):
         Raises:
             TypeError: an ``after_request`` function returned ``None``.
         """
+        await trio.lowlevel.checkpoint()
+        return await self._process_response(request, response)
+
+    async def _process_response(self, request: Request, response: Response) -> Response:
+        # process_response without its own checkpoint: on the request path, sending the
+        # response is the checkpoint, and every trip through the scheduler costs each request.
         for scope in self._scopes(request):
             for func in reversed(self.after_request_funcs.get(scope, ())):
                 result = await call_maybe_async(func, response)
@@ -159,7 +171,9 @@ class Dispatcher(Scaffold):
                         f"{type(result).__name__}; it must return the response"
                     )
                 response = result
-        await self.save_session(current_request_context().session, response)
+        session = current_request_context().session
+        if session is not None and not self.session_interface.is_null_session(session):
+            await self.session_interface.save_session(cast("Trioframe", self), session, response)
         return response
 
     async def handle_user_exception(
@@ -195,7 +209,7 @@ class Dispatcher(Scaffold):
         """
         server_error, response = await self._server_error_response(request, error)
         try:
-            return await self.process_response(request, response)
+            return await self._process_response(request, response)
         except Exception as hook_error:
             self.log_exception(request, hook_error)
             return http_exception_response(server_error, self.response_class)

@@ -176,7 +176,7 @@ async def _serve(
                 raise
             app.log_exception(request, stream_error)
     finally:
-        await context.pop(error)
+        await context.end(error)
 
 
 def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:

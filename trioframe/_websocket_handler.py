@@ -325,7 +325,7 @@ async def _serve(app: Trioframe, connection: Connection) -> None:
             # The server is stopping: it asked (close_all), or cancelled the connection.
             with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
                 await _going_away(app, websocket)
-        await context.pop(error)
+        await context.end(error)
     if propagating is not None:
         raise propagating
 

@@ -348,3 +348,14 @@ def test_root_path_is_the_folder_of_the_module() -> None:
     not_yet_imported = Trioframe("email.mime.audio")  # located without importing it
     assert not_yet_imported.root_path.endswith("email/mime")
     assert Trioframe("x", root_path="/srv").root_path == "/srv"
+
+
+async def test_process_response_runs_the_after_request_functions(app: Trioframe) -> None:
+    @app.after_request
+    async def stamp(response: Response) -> Response:
+        response.headers["X-Stamp"] = "yes"
+        return response
+
+    async with app.test_request_context("/"):
+        response = await app.process_response(request, Response("body"))
+    assert response.headers["X-Stamp"] == "yes"

@@ -7,15 +7,20 @@ commands are parsed by the programs they name.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from trioframe._cli import main
+
+if TYPE_CHECKING:
+    import argparse
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
@@ -92,6 +97,21 @@ def shell_commands() -> list[tuple[str, str]]:
     return commands
 
 
+def bench_arguments() -> argparse.ArgumentParser:
+    """The benchmark's command-line parser, read from bench/bench.py."""
+    spec = importlib.util.spec_from_file_location("bench_cli", ROOT / "bench" / "bench.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_cli"] = module  # dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+        parser: argparse.ArgumentParser = module.argument_parser()
+    finally:
+        del sys.modules["bench_cli"]
+    return parser
+
+
 def hypercorn_options() -> set[str]:
     result = subprocess.run(
         [sys.executable, "-m", "hypercorn", "--help"],
@@ -116,5 +136,7 @@ def test_shell_commands_in_the_docs_are_valid(page: str, command: str) -> None:
         assert options <= hypercorn_options()
     elif program == "python":
         assert words[1:-1] == SPHINX_BUILD, f"{page}: build the docs as the tests do"
+    elif program == "bash" and words[1] == "bench/run":
+        bench_arguments().parse_args(words[2:])  # exits on an unknown option
     else:
         pytest.fail(f"{page}: the docs show '{command}', which no test checks")

@@ -274,17 +274,17 @@ async def read_messages(
                 )
                 return
             try:
-                # Without waiting when there is room: the next receive() is the checkpoint,
-                # and each avoidable trip through the scheduler costs every message.
-                inbound.send_nowait(data)
-            except trio.WouldBlock:
-                if limits.overflow != "block":
-                    connection.stop(CLOSE_POLICY_VIOLATION, "messages arrive faster than handled")
-                    return
                 try:
+                    # Without waiting when there is room: the next receive() is the
+                    # checkpoint, and each trip through the scheduler costs every message.
+                    inbound.send_nowait(data)
+                except trio.WouldBlock:
+                    if limits.overflow != "block":
+                        connection.stop(
+                            CLOSE_POLICY_VIOLATION, "messages arrive faster than handled"
+                        )
+                        return
                     await inbound.send(data)
-                except trio.BrokenResourceError:
-                    return  # the handler has finished; nobody will read more
             except trio.BrokenResourceError:
                 return  # the handler has finished; nobody will read more
 

@@ -1,0 +1,51 @@
+"""The floor: a hand-written ASGI callable with the benchmark's three endpoints.
+
+It does the least any framework could: match the path by hand, write the bytes, echo
+websocket messages. Every framework's cost is measured against it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+PLAINTEXT = b"Hello, World!"
+TEXT_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"13")]
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    elif scope["type"] == "http":
+        path = scope["path"]
+        if path == "/plaintext":
+            await send({"type": "http.response.start", "status": 200, "headers": TEXT_HEADERS})
+            await send({"type": "http.response.body", "body": PLAINTEXT})
+        elif path.startswith("/json/") and path[6:].isdigit():
+            body = json.dumps({"id": int(path[6:]), "message": "Hello, World!"}).encode()
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        else:
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+    elif scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") is not None:
+                await send({"type": "websocket.send", "text": message["text"]})
+            else:
+                await send({"type": "websocket.send", "bytes": message.get("bytes")})

@@ -1,0 +1,411 @@
+"""Measure trioframe against a hand-written ASGI app, quart-trio and Starlette.
+
+Run it through ``bench/run``, which installs what it needs. Four apps with the same three
+endpoints (``bench/apps``) are measured in rounds, each round taking every app in turn, so
+drift in the machine's speed hits all of them alike; the report gives medians and ratios to
+the hand-written floor, and says whether each target is met. Every run is bounded in time
+and talks only to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+APPS = {
+    "raw ASGI": "raw_asgi",
+    "trioframe": "trioframe_app",
+    "quart-trio": "quart_trio_app",
+    "Starlette": "starlette_app",
+}
+FLOOR = "raw ASGI"
+#: Every wait on a server or a load generator is bounded by this.
+WAIT_S = 60
+
+
+@dataclass
+class Settings:
+    rounds: int
+    dispatch_s: float
+    http_s: float
+    http_connections: int
+    ws_s: float
+    ws_connections: int
+    latency_messages: int
+    idle_connections: int
+
+
+FULL = Settings(5, 2.0, 10.0, 32, 10.0, 16, 2000, 1000)
+QUICK = Settings(2, 0.5, 2.0, 16, 2.0, 16, 300, 200)
+
+
+@dataclass
+class Results:
+    samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+
+    def add(self, metric: str, app: str, value: float) -> None:
+        self.samples.setdefault(metric, {}).setdefault(app, []).append(value)
+
+    def median(self, metric: str, app: str) -> float:
+        return statistics.median(self.samples[metric][app])
+
+
+# In-process dispatch -------------------------------------------------------------------
+
+DISPATCH_SCOPE: dict[str, Any] = {
+    "type": "http",
+    "asgi": {"version": "3.0", "spec_version": "2.3"},
+    "http_version": "1.1",
+    "method": "GET",
+    "scheme": "http",
+    "path": "/json/42",
+    "raw_path": b"/json/42",
+    "query_string": b"",
+    "root_path": "",
+    "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench"), (b"accept", b"*/*")],
+    "client": ("127.0.0.1", 50000),
+    "server": ("127.0.0.1", 8000),
+    "extensions": {},
+    "state": {},
+}
+
+
+async def call_once(app: Callable[..., Any]) -> None:
+    """One GET /json/42, with the least a server could do: the request, then (as ASGI says
+    a server does once the response is sent) the disconnect."""
+    requested = False
+    complete = trio.Event()
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await complete.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            complete.set()
+
+    await app(dict(DISPATCH_SCOPE), receive, send)
+    if not complete.is_set():
+        raise RuntimeError("the app did not complete its response")
+
+
+async def measure_dispatch(settings: Settings, results: Results) -> None:
+    sys.path.insert(0, str(HERE / "apps"))
+    apps = {name: importlib.import_module(module).app for name, module in APPS.items()}
+    for app in apps.values():
+        for _ in range(500):  # warm up caches and lazy imports
+            await call_once(app)
+    for _ in range(settings.rounds):
+        for name, app in apps.items():
+            calls = 0
+            start = time.perf_counter()
+            with trio.move_on_after(WAIT_S):
+                while time.perf_counter() - start < settings.dispatch_s:
+                    await call_once(app)
+                    calls += 1
+            results.add("dispatch calls/s", name, calls / (time.perf_counter() - start))
+
+
+# Over loopback --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def server(module: str) -> Iterator[tuple[int, int]]:
+    """Serve ``module`` in its own process; yields its port and process id."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "serve.py"), module, str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + WAIT_S
+        line = process.stdout.readline()
+        if line.strip() != "ready" or time.monotonic() > deadline:
+            raise RuntimeError(f"{module} did not start: {line!r}")
+        yield port, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=WAIT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run(command: list[str], timeout: float) -> str:
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
+    return result.stdout
+
+
+def wrk(port: int, path: str, settings: Settings) -> tuple[float, float, float]:
+    """Requests per second and p50/p99 latency in milliseconds, measured by wrk."""
+    output = run(
+        [
+            "wrk",
+            "--threads",
+            "1",
+            "--connections",
+            str(settings.http_connections),
+            "--duration",
+            f"{round(settings.http_s)}s",
+            "--latency",
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        timeout=settings.http_s + WAIT_S,
+    )
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise RuntimeError(f"wrk saw errors:\n{output}")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    return rate, _percentile(output, "50%"), _percentile(output, "99%")
+
+
+def _percentile(output: str, label: str) -> float:
+    match = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)", output)
+    if match is None:
+        raise RuntimeError(f"no {label} latency in wrk's output:\n{output}")
+    value, unit = float(match.group(1)), match.group(2)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def ws_client(*args: object, timeout: float) -> list[float]:
+    output = run([sys.executable, str(HERE / "ws_client.py"), *map(str, args)], timeout)
+    return [float(value) for value in output.split()]
+
+
+def rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
+
+
+def idle_memory(port: int, pid: int, connections: int) -> float:
+    """The server's resident memory per idle websocket, in KiB."""
+    ws_client("latency", port, 10, timeout=WAIT_S)  # warm up: the first connection's costs
+    before = rss_kib(pid)
+    holder = subprocess.Popen(
+        [sys.executable, str(HERE / "ws_client.py"), "idle", str(port), str(connections)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        if holder.stdout.readline().strip() != "open":
+            raise RuntimeError("the idle websockets did not open")
+        time.sleep(1)  # let the server settle after the burst before reading its memory
+        after = rss_kib(pid)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=WAIT_S)
+    return (after - before) / connections
+
+
+def measure_loopback(settings: Settings, results: Results) -> None:
+    for _ in range(settings.rounds):
+        for name, module in APPS.items():
+            with server(module) as (port, pid):
+                for path, label in (("/plaintext", "plaintext"), ("/json/42", "json")):
+                    rate, p50, p99 = wrk(port, path, settings)
+                    results.add(f"HTTP {label} req/s", name, rate)
+                    results.add(f"HTTP {label} p50 ms", name, p50)
+                    results.add(f"HTTP {label} p99 ms", name, p99)
+                (rate,) = ws_client(
+                    "throughput",
+                    port,
+                    settings.ws_connections,
+                    settings.ws_s,
+                    timeout=settings.ws_s + WAIT_S,
+                )
+                results.add("websocket msgs/s", name, rate)
+                p50, _ = ws_client("latency", port, settings.latency_messages, timeout=WAIT_S)
+                results.add("websocket RTT us", name, p50)
+            with server(module) as (port, pid):
+                results.add(
+                    "KiB per idle websocket",
+                    name,
+                    idle_memory(port, pid, settings.idle_connections),
+                )
+
+
+# Report ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    description: str
+    metric: str
+    met: Callable[[Results], bool]
+
+
+TARGETS = [
+    Target(
+        "in-process dispatch at least 2x quart-trio",
+        "dispatch calls/s",
+        lambda r: (
+            r.median("dispatch calls/s", "trioframe")
+            >= 2 * r.median("dispatch calls/s", "quart-trio")
+        ),
+    ),
+    Target(
+        "in-process dispatch at least Starlette's",
+        "dispatch calls/s",
+        lambda r: (
+            r.median("dispatch calls/s", "trioframe") >= r.median("dispatch calls/s", "Starlette")
+        ),
+    ),
+    Target(
+        "HTTP plaintext req/s within 10% of raw ASGI",
+        "HTTP plaintext req/s",
+        lambda r: (
+            r.median("HTTP plaintext req/s", "trioframe")
+            >= 0.9 * r.median("HTTP plaintext req/s", FLOOR)
+        ),
+    ),
+    Target(
+        "HTTP json req/s within 10% of raw ASGI",
+        "HTTP json req/s",
+        lambda r: (
+            r.median("HTTP json req/s", "trioframe") >= 0.9 * r.median("HTTP json req/s", FLOOR)
+        ),
+    ),
+    Target(
+        "websocket msgs/s within 10% of raw ASGI",
+        "websocket msgs/s",
+        lambda r: (
+            r.median("websocket msgs/s", "trioframe") >= 0.9 * r.median("websocket msgs/s", FLOOR)
+        ),
+    ),
+    Target(
+        "memory per idle websocket within 1.5x of raw ASGI",
+        "KiB per idle websocket",
+        lambda r: (
+            r.median("KiB per idle websocket", "trioframe")
+            <= 1.5 * r.median("KiB per idle websocket", FLOOR)
+        ),
+    ),
+]
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        cpu = found.group(1).strip() if found else cpu
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def report(results: Results, settings: Settings) -> dict[str, Any]:
+    rows = []
+    for metric, by_app in results.samples.items():
+        floor = results.median(metric, FLOOR)
+        for name in APPS:
+            value = results.median(metric, name)
+            rows.append(
+                {
+                    "metric": metric,
+                    "app": name,
+                    "median": value,
+                    "ratio": value / floor if floor else float("nan"),
+                    "samples": by_app[name],
+                }
+            )
+    targets = [
+        {"target": t.description, "met": t.met(results)}
+        for t in TARGETS
+        if t.metric in results.samples
+    ]
+    return {"machine": machine(), "settings": vars(settings), "rows": rows, "targets": targets}
+
+
+def print_report(summary: dict[str, Any]) -> None:
+    print(f"\nMachine: {summary['machine']}")
+    current = None
+    for row in summary["rows"]:
+        if row["metric"] != current:
+            current = row["metric"]
+            print(f"\n{current}")
+        print(f"  {row['app']:<11} {row['median']:>12,.1f}   {row['ratio']:5.2f}x of {FLOOR}")
+    print()
+    for target in summary["targets"]:
+        print(f"  [{'met' if target['met'] else 'NOT MET'}] {target['target']}")
+
+
+def argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
+    parser.add_argument("--skip-loopback", action="store_true", help="in-process dispatch only")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument(
+        "--replot", action="store_true", help="redraw the docs' results from --output; no run"
+    )
+    return parser
+
+
+def write_docs(summary: dict[str, Any]) -> None:
+    from chart import write_chart, write_results_page
+
+    write_chart(summary, ROOT / "docs" / "benchmarks" / "chart.png")
+    write_results_page(summary, ROOT / "docs" / "benchmarks" / "results.inc")
+
+
+def main() -> None:
+    args = argument_parser().parse_args()
+    if args.replot:
+        write_docs(json.loads(args.output.read_text()))
+        return
+    settings = QUICK if args.quick else FULL
+    results = Results()
+    print("in-process dispatch ...", flush=True)
+    trio.run(measure_dispatch, settings, results)
+    if not args.skip_loopback:
+        print("over loopback ...", flush=True)
+        measure_loopback(settings, results)
+    summary = report(results, settings)
+    print_report(summary)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(summary, indent=2) + "\n")
+    if not (args.skip_loopback or args.quick):  # only full runs go in the docs
+        write_docs(summary)
+
+
+if __name__ == "__main__":
+    main()

@@ -23,6 +23,7 @@ or 5xx response). The other errors mean the program is wrong and are raised at o
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn, overload
 
 import werkzeug.exceptions
@@ -30,7 +31,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.http import HTTP_STATUS_CODES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
     from ._response import Response
     from ._types import HeadersValue
@@ -313,6 +314,19 @@ def unwrap_exception_group(error: BaseException) -> BaseException:
     while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
         error = error.exceptions[0]
     return error
+
+
+@contextmanager
+def single_errors_unwrapped() -> Iterator[None]:
+    """Let a group of one exception (nested groups too) out of the block as that exception;
+    a group of several passes unchanged. For nurseries whose caller wants what failed."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        error = unwrap_exception_group(group)
+        if error is group:
+            raise
+        raise error from None
 
 
 def strip_disconnects(error: Exception) -> Exception | None:

@@ -26,7 +26,7 @@ from werkzeug.sansio.response import Response as _SansIOResponse
 from werkzeug.urls import iri_to_uri
 
 from ._context import current_app, has_app_context
-from ._exceptions import BadRequest, unwrap_exception_group
+from ._exceptions import BadRequest, single_errors_unwrapped
 
 if TYPE_CHECKING:
     import logging
@@ -216,7 +216,8 @@ async def _produced(producer: BodyProducer) -> AsyncIterator[trio.MemoryReceiveC
         with sender:
             await producer.produce(sender)
 
-    try:
+    # The producer's own error, not the group the nursery wraps it in.
+    with single_errors_unwrapped():
         async with trio.open_nursery() as nursery:
             nursery.start_soon(produce)
             try:
@@ -226,12 +227,6 @@ async def _produced(producer: BodyProducer) -> AsyncIterator[trio.MemoryReceiveC
                 # the channel would fail its next send.
                 nursery.cancel_scope.cancel()
                 receiver.close()
-    except BaseExceptionGroup as group:
-        # The producer's own error, not the group the nursery wraps it in.
-        error = unwrap_exception_group(group)
-        if error is group:
-            raise
-        raise error from None
 
 
 class BodyIterator:

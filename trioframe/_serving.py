@@ -19,7 +19,7 @@ import hypercorn.trio
 import trio
 from hypercorn.config import Config as HypercornConfig
 
-from ._exceptions import unwrap_exception_group
+from ._exceptions import single_errors_unwrapped
 
 if TYPE_CHECKING:
     from ._app import Trioframe
@@ -78,14 +78,9 @@ def serve_forever(app: Trioframe, config: HypercornConfig) -> None:
         OSError: the address could not be bound (a port in use, say).
     """
     try:
-        try:
+        # hypercorn's nurseries and this module's wrap a failure; the caller wants it alone.
+        with single_errors_unwrapped():
             trio.run(partial(serve_until_signalled, app, config))
-        except BaseExceptionGroup as group:
-            # hypercorn's nurseries and this module's wrap a failure; the caller wants it alone.
-            error = unwrap_exception_group(group)
-            if error is group:
-                raise
-            raise error from None
     except KeyboardInterrupt:
         # Ctrl-C outside the signal receiver's life (during startup, or a second press as
         # it closes): Trio has cancelled everything, and stopping was what the user asked.

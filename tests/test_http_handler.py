@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import types
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -10,10 +11,10 @@ import trio.testing
 
 from tests.asgi import Peer, http_scope
 from trioframe import Trioframe, g, request
-from trioframe._http_handler import DISCONNECT_WAIT_S
+from trioframe._http_handler import DISCONNECT_WAIT_S, _calling_before_first_wait
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Generator
 
     from trioframe.testing import TestClient
 
@@ -52,6 +53,77 @@ async def test_disconnect_cancels_the_view_and_its_tasks(
     assert trio.current_time() < 10  # returned promptly, not after an hour
     assert events == ["worker cancelled", "view cancelled", "teardown (None)"]
     assert peer.sent == []
+
+
+async def test_a_view_that_never_waits_receives_nothing(app: Trioframe) -> None:
+    # A disconnect can only be noticed while the view waits; one that never waits is
+    # answered without a task to watch for it, so nothing calls receive.
+    @app.get("/")
+    async def index() -> str:
+        return "hello"
+
+    receives = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal receives
+        receives += 1
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(http_scope("/"), receive, send)
+    assert receives == 0
+    assert sent[-1] == {"type": "http.response.body", "body": b"hello", "more_body": False}
+
+
+async def test_a_timeout_inside_the_view_is_the_view_s_own(
+    app: Trioframe, autojump_clock: trio.testing.MockClock
+) -> None:
+    @app.get("/slow")
+    async def slow() -> str:
+        with trio.move_on_after(2):
+            await trio.sleep(3600)
+        return "gave up waiting"
+
+    peer = Peer()
+    with trio.fail_after(60):
+        await app(http_scope("/slow"), peer.receive, peer.send)
+    assert peer.body_chunks == [b"gave up waiting"]
+    assert trio.current_time() == pytest.approx(2)
+
+
+def test_waiting_is_passed_through_both_ways() -> None:
+    # Trio resumes tasks with send(); whatever is thrown in instead reaches the view too.
+    @types.coroutine
+    def view() -> Generator[str, str, str]:
+        try:
+            resumed = yield "first wait"
+        except KeyError:
+            return "gave up"
+        try:
+            resumed += yield "second wait"
+        except KeyError:
+            resumed += yield "third wait"
+        return resumed
+
+    waits: list[str] = []
+    driver = _calling_before_first_wait(view(), lambda: waits.append("started"))
+    assert driver.send(None) == "first wait"
+    assert waits == ["started"]
+    assert driver.send("a") == "second wait"
+    assert driver.throw(KeyError()) == "third wait"
+    with pytest.raises(StopIteration) as finished:
+        driver.send("b")
+    assert finished.value.value == "ab"
+    assert waits == ["started"]
+
+    driver = _calling_before_first_wait(view(), lambda: None)
+    driver.send(None)
+    with pytest.raises(StopIteration) as finished:
+        driver.throw(KeyError())
+    assert finished.value.value == "gave up"
 
 
 async def test_streaming_respects_backpressure(app: Trioframe) -> None:
@@ -101,10 +173,11 @@ async def test_disconnect_closes_a_streaming_body(
         return every_ten_seconds()
 
     peer = Peer()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(app, http_scope("/ticks"), peer.receive, peer.send)
-        await trio.sleep(15)
-        peer.disconnect()
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(app, http_scope("/ticks"), peer.receive, peer.send)
+            await trio.sleep(15)
+            peer.disconnect()
     assert closed.is_set()
     assert peer.body_chunks == [b"tick\n", b"tick\n"]
     assert trio.current_time() < 20  # cancelled long before the next tick
@@ -236,6 +309,7 @@ async def test_a_server_that_never_reports_the_disconnect(
 ) -> None:
     @app.get("/")
     async def index() -> str:
+        await trio.lowlevel.checkpoint()  # waits, so something watches for a disconnect
         return "hello"
 
     sent: list[dict[str, Any]] = []

@@ -9,7 +9,9 @@ How one request is served:
    for ``http.disconnect``: before the response is out, that cancels the request; after, it
    is the server's usual notice that the exchange is over, and the pump just ends.
 3. The app dispatches under the request context, inside the nursery's cancel scope, so a
-   disconnect reaches the view as ``trio.Cancelled``.
+   disconnect reaches the view as ``trio.Cancelled``. The pump starts the first time the
+   request's task waits for anything: a disconnect can only be noticed, and only matters,
+   while the task is waiting, so a view that answers without waiting costs no task.
 4. The response is sent. A streaming body is pulled one chunk per ``send``, so a slow client
    slows the producer; it is closed when done, failed or cancelled.
 5. ``teardown_request`` runs (shielded, bounded) and the pump is cancelled.
@@ -18,7 +20,8 @@ How one request is served:
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+import types
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import trio
 from werkzeug.datastructures import Headers
@@ -29,11 +32,14 @@ from ._request import Body
 
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Callable, Coroutine, Generator
 
     from ._app import Trioframe
     from ._request import Request
     from ._response import Response
     from ._types import ASGIReceive, ASGISend, HTTPScope, WebsocketScope
+
+T = TypeVar("T")
 
 #: Body chunks received ahead of the view: one, so an unread upload stops the client.
 BODY_CHUNKS_AHEAD = 1
@@ -93,17 +99,18 @@ async def handle_http(
     """
     body_sender, body_receiver = trio.open_memory_channel[bytes](BODY_CHUNKS_AHEAD)
     request = build_request(app, scope, body_receiver)
-    exchange = _Exchange()
     propagating: Exception | None = None
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(_pump_receive, receive, body_sender, nursery.cancel_scope, exchange)
+        exchange = _Exchange(nursery, receive, body_sender)
         try:
             await _serve(app, request, body_receiver, send, exchange)
         except Exception as error:
             # Re-raised below, outside the nursery, so the caller sees it and not a group.
             propagating = error
         finally:
-            if exchange.response_sent:
+            if not exchange.pump_started:
+                body_sender.close()
+            elif exchange.response_sent:
                 # The server reports the disconnect once the response is out (ASGI says so),
                 # which ends the pump without the cost of cancelling it; the deadline only
                 # guards against a server that does not.
@@ -115,12 +122,29 @@ async def handle_http(
 
 
 class _Exchange:
-    """What the pump and the request's task share: whether the response went out whole."""
+    """One request's pump, started at most once, and whether the response went out whole."""
 
-    __slots__ = ("response_sent",)
+    __slots__ = ("_body_sender", "_nursery", "_receive", "pump_started", "response_sent")
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        nursery: trio.Nursery,
+        receive: ASGIReceive,
+        body_sender: trio.MemorySendChannel[bytes],
+    ) -> None:
+        self._nursery = nursery
+        self._receive = receive
+        self._body_sender = body_sender
+        self.pump_started = False
         self.response_sent = False
+
+    def start_pump(self) -> None:
+        """Start receiving the body and watching for a disconnect, unless already started."""
+        if not self.pump_started:
+            self.pump_started = True
+            self._nursery.start_soon(
+                _pump_receive, self._receive, self._body_sender, self._nursery.cancel_scope, self
+            )
 
 
 @trio.lowlevel.enable_ki_protection  # a task of its own: see Trioframe.__call__
@@ -148,6 +172,33 @@ async def _pump_receive(
                 body_sender.close()
 
 
+@types.coroutine
+def _calling_before_first_wait(
+    coro: Coroutine[Any, Any, T], before_first_wait: Callable[[], None]
+) -> Generator[Any, Any, T]:
+    """Await ``coro`` in this task, calling ``before_first_wait()`` just before it first
+    yields to the scheduler; if it finishes without waiting, it is never called."""
+    try:
+        trap = coro.send(None)
+    except StopIteration as done:
+        return cast("T", done.value)
+    before_first_wait()
+    # From here on, what ``yield from coro`` does; that cannot resume a started coroutine.
+    while True:
+        try:
+            resumed = yield trap
+        except BaseException as thrown:  # Cancelled and the rest go to the coroutine
+            try:
+                trap = coro.throw(thrown)
+            except StopIteration as done:
+                return cast("T", done.value)
+        else:
+            try:
+                trap = coro.send(resumed)
+            except StopIteration as done:
+                return cast("T", done.value)
+
+
 async def _serve(
     app: Trioframe,
     request: Request,
@@ -159,15 +210,16 @@ async def _serve(
     context.push()
     error: Exception | None = None
     try:
-        try:
-            response = await app.full_dispatch_request(request)
-        except Exception as unhandled:
-            error = unhandled
-            response = await app.handle_exception(request, unhandled)
+        response, error = await _calling_before_first_wait(
+            _respond(app, request), exchange.start_pump
+        )
         # The view is done with the body; let the pump discard what the client still sends.
         body_receiver.close()
+        head = request.method == "HEAD"
+        if response.is_streamed and not head:
+            exchange.start_pump()  # a client that leaves mid-stream must stop the producer
         try:
-            await send_response(send, response, head=request.method == "HEAD", logger=app.logger)
+            await send_response(send, response, head=head, logger=app.logger)
             exchange.response_sent = True
         except Exception as stream_error:
             # Headers are out, so no error page can follow: the client sees a cut-off body.
@@ -177,6 +229,14 @@ async def _serve(
             app.log_exception(request, stream_error)
     finally:
         await context.end(error)
+
+
+async def _respond(app: Trioframe, request: Request) -> tuple[Response, Exception | None]:
+    """The response to ``request``, and the unhandled error it stands for, if any."""
+    try:
+        return await app.full_dispatch_request(request), None
+    except Exception as unhandled:
+        return await app.handle_exception(request, unhandled), unhandled
 
 
 def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:

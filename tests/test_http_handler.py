@@ -331,6 +331,40 @@ async def test_a_server_that_never_reports_the_disconnect(
     assert trio.current_time() == pytest.approx(DISCONNECT_WAIT_S)
 
 
+async def test_a_disconnect_reported_inside_the_last_send_cancels_nothing(
+    app: Trioframe,
+) -> None:
+    # hypercorn reports the end of the exchange from within the send of the last body
+    # message, then still has work to do in there (it restarts its keep-alive timer).
+    @app.get("/")
+    async def index() -> str:
+        await trio.lowlevel.checkpoint()  # waits, so something watches for a disconnect
+        return "hello"
+
+    exchange_over = trio.Event()
+    requested = False
+    server_work_done = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await exchange_over.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal server_work_done
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            exchange_over.set()
+            await trio.testing.wait_all_tasks_blocked()  # the app sees the disconnect
+            server_work_done = True
+
+    with trio.fail_after(5):
+        await app(http_scope("/"), receive, send)
+    assert server_work_done
+
+
 async def test_teardown_sees_the_unhandled_error(
     app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -122,7 +122,7 @@ async def handle_http(
 
 
 class _Exchange:
-    """One request's pump, started at most once, and whether the response went out whole."""
+    """One request's pump, started at most once, and whether the response is out whole."""
 
     __slots__ = ("_body_sender", "_nursery", "_receive", "pump_started", "response_sent")
 
@@ -137,6 +137,15 @@ class _Exchange:
         self._body_sender = body_sender
         self.pump_started = False
         self.response_sent = False
+
+    def finishing(self) -> None:
+        """The last message of the response is about to go out.
+
+        From here on a disconnect is the end of the exchange, not a client leaving early:
+        servers report it from inside that last ``send`` (hypercorn does), and must not be
+        cancelled there.
+        """
+        self.response_sent = True
 
     def start_pump(self) -> None:
         """Start receiving the body and watching for a disconnect, unless already started."""
@@ -219,8 +228,9 @@ async def _serve(
         if response.is_streamed and not head:
             exchange.start_pump()  # a client that leaves mid-stream must stop the producer
         try:
-            await send_response(send, response, head=head, logger=app.logger)
-            exchange.response_sent = True
+            await send_response(
+                send, response, head=head, logger=app.logger, before_last=exchange.finishing
+            )
         except Exception as stream_error:
             # Headers are out, so no error page can follow: the client sees a cut-off body.
             error = stream_error
@@ -253,18 +263,22 @@ async def send_response(
     head: bool,
     logger: logging.Logger,
     message_prefix: str = "http",
+    before_last: Callable[[], None] | None = None,
 ) -> None:
     """Send ``response`` over ASGI; a streaming body is pulled as fast as ``send`` returns.
 
     For ``HEAD`` only the status and headers go out, and a stream is closed unread. Closing
     a stream is shielded but bounded; ``logger`` hears about one that would not close.
     ``message_prefix`` is ``"websocket.http"`` for a websocket denial response.
+    ``before_last`` is called just before the message that completes the response.
     """
     start_type, body_type = f"{message_prefix}.response.start", f"{message_prefix}.response.body"
     headers = encode_headers(response.headers)
     await send({"type": start_type, "status": response.status_code, "headers": headers})
     if not response.is_streamed:
         body = b"" if head else response.data
+        if before_last is not None:
+            before_last()
         await send({"type": body_type, "body": body, "more_body": False})
         return
     if not head:
@@ -273,4 +287,6 @@ async def send_response(
                 await send({"type": body_type, "body": chunk, "more_body": True})
     else:
         await response.close_body(logger)
+    if before_last is not None:
+        before_last()
     await send({"type": body_type, "body": b"", "more_body": False})

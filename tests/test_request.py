@@ -133,6 +133,26 @@ async def test_malformed_json_is_400(app: Trioframe, client: TestClient) -> None
     assert "Failed to decode the JSON body" in await response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("silent", [False, True])
+async def test_a_json_nesting_bomb_is_refused_cleanly(
+    app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture, silent: bool
+) -> None:
+    @app.post("/json")
+    async def parse() -> dict[str, Any]:
+        return {"value": await request.get_json(silent=silent)}
+
+    bomb = b"[" * 100_000 + b"]" * 100_000
+    response = await client.post("/json", data=bomb, headers={"Content-Type": "application/json"})
+    if silent:
+        assert await response.get_json() == {"value": None}
+    else:
+        assert response.status_code == 400
+        assert "nested too deeply" in await response.get_data(as_text=True)
+    assert not caplog.records  # the client's mistake, not an error of the app
+    shallow = await client.post("/json", json=[[1]])
+    assert await shallow.get_json() == {"value": [[1]]}
+
+
 async def test_json_with_another_content_type_is_415(app: Trioframe, client: TestClient) -> None:
     @app.post("/json")
     async def parse() -> dict[str, Any]:
@@ -205,6 +225,76 @@ async def test_chunked_body_growing_past_the_limit_is_413(
     )
     assert response.status_code == 413
     assert 0 < received <= 100 * 1024  # stopped mid-stream, within the limit
+
+
+async def test_a_client_slow_to_send_its_body_gets_408(
+    app: Trioframe, autojump_clock: trio.testing.MockClock
+) -> None:
+    app.config["BODY_TIMEOUT"] = 10
+
+    @app.post("/upload")
+    async def upload() -> str:
+        return str(len(await request.get_data()))
+
+    peer = Peer([b"x" * 100], complete=False)  # one chunk, then nothing more
+    with trio.fail_after(60):
+        await app(http_scope("/upload", method="POST"), peer.receive, peer.send)
+    assert peer.status == 408
+    assert b"BODY_TIMEOUT" in b"".join(peer.body_chunks)
+    assert trio.current_time() == pytest.approx(10)
+
+
+async def test_only_time_spent_waiting_for_the_client_counts(
+    app: Trioframe, autojump_clock: trio.testing.MockClock
+) -> None:
+    app.config["BODY_TIMEOUT"] = 10
+
+    @app.post("/upload")
+    async def upload() -> str:
+        total = 0
+        async for chunk in request.body:
+            total += len(chunk)
+            await trio.sleep(8)  # slow work between reads is the view's own business
+        return str(total)
+
+    peer = Peer([b"x" * 100] * 5)
+    with trio.fail_after(60):
+        await app(http_scope("/upload", method="POST"), peer.receive, peer.send)
+    assert peer.status == 200
+    assert peer.body_chunks == [b"500"]
+
+
+@pytest.mark.parametrize(("body_timeout", "status"), [(30.0, 200), (2.0, 408), (None, 200)])
+async def test_body_timeout_can_be_changed_per_request(
+    app: Trioframe,
+    autojump_clock: trio.testing.MockClock,
+    body_timeout: float | None,
+    status: int,
+) -> None:
+    app.config["BODY_TIMEOUT"] = 10
+    arrived = trio.Event()
+
+    @app.before_request
+    async def patience() -> None:
+        request.body_timeout = body_timeout
+
+    @app.post("/upload")
+    async def upload() -> str:
+        assert request.body_timeout == body_timeout
+        return str(len(await request.get_data()))
+
+    async def receive() -> dict[str, Any]:
+        if not arrived.is_set():
+            await trio.sleep(20)  # the body takes 20 seconds to come
+            arrived.set()
+            return {"type": "http.request", "body": b"late", "more_body": False}
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    peer = Peer()
+    with trio.fail_after(60):
+        await app(http_scope("/upload", method="POST"), receive, peer.send)
+    assert peer.status == status
 
 
 async def test_limit_can_be_raised_per_request(app: Trioframe, client: TestClient) -> None:

@@ -70,7 +70,12 @@ def build_request(
     content_length = get_content_length(
         headers.get("content-length"), headers.get("transfer-encoding")
     )
-    body = Body(chunks, content_length=content_length, max_length=app.config["MAX_CONTENT_LENGTH"])
+    body = Body(
+        chunks,
+        content_length=content_length,
+        max_length=app.config["MAX_CONTENT_LENGTH"],
+        timeout=app.config["BODY_TIMEOUT"],
+    )
     return app.request_class(
         scope["method"],
         scope.get("scheme", "http"),

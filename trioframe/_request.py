@@ -9,7 +9,7 @@ import trio
 from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.sansio.request import Request as _SansIORequest
 
-from ._exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+from ._exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout, UnsupportedMediaType
 from ._formparser import FileStorage, parse_form
 
 if TYPE_CHECKING:
@@ -28,7 +28,9 @@ class Body:
     ``async for chunk in request.body`` handles an upload of any size in constant memory;
     ``await request.get_data()`` reads it whole and keeps it. A body longer than
     ``max_length`` raises `RequestEntityTooLarge` (413): at once when ``Content-Length``
-    announces it, otherwise as soon as the bytes received pass the limit.
+    announces it, otherwise as soon as the bytes received pass the limit. A client that
+    keeps the reader waiting for more than ``timeout`` seconds in all raises
+    `RequestTimeout` (408); time the view spends between reads does not count.
     """
 
     def __init__(
@@ -37,12 +39,17 @@ class Body:
         *,
         content_length: int | None,
         max_length: int | None,
+        timeout: float | None = None,
     ) -> None:
         self._chunks = chunks
         #: The length the client announced, if it did.
         self.content_length = content_length
         #: The most bytes accepted; ``None`` means no limit.
         self.max_length = max_length
+        #: The most seconds spent waiting for the client to send the body, in all;
+        #: ``None`` means no limit.
+        self.timeout = timeout
+        self._waited = 0.0
         self._received = 0
         self._iterated = False
         self._reading = False
@@ -66,6 +73,7 @@ class Body:
 
         Raises:
             RequestEntityTooLarge: the body is over ``max_length``.
+            RequestTimeout: the client is slower than ``timeout`` allows.
             RuntimeError: part of the body was already taken by iterating over it.
         """
         if self._data is not None:
@@ -90,7 +98,7 @@ class Body:
             raise self._too_large(limit)
         self._reading = True
         try:
-            chunk = await self._chunks.receive()
+            chunk = await self._receive_in_time()
         except trio.EndOfChannel:
             return None
         except trio.ClosedResourceError:
@@ -103,6 +111,20 @@ class Body:
         if limit is not None and self._received > limit:
             raise self._too_large(limit)
         return chunk
+
+    async def _receive_in_time(self) -> bytes:
+        if self.timeout is None:
+            return await self._chunks.receive()
+        started = trio.current_time()
+        with trio.move_on_after(self.timeout - self._waited):
+            try:
+                return await self._chunks.receive()
+            finally:
+                self._waited += trio.current_time() - started
+        raise RequestTimeout(
+            f"The client took more than {self.timeout:g} seconds to send the request body "
+            "(BODY_TIMEOUT)."
+        )
 
     @staticmethod
     def _too_large(limit: int) -> RequestEntityTooLarge:
@@ -221,6 +243,16 @@ class Request(BaseRequestWebsocket):
     def max_content_length(self, value: int | None) -> None:
         self.body.max_length = value
 
+    @property
+    def body_timeout(self) -> float | None:
+        """The most seconds the client may keep body reads waiting, in all, for this
+        request (``BODY_TIMEOUT``); set it in a view or hook to change it."""
+        return self.body.timeout
+
+    @body_timeout.setter
+    def body_timeout(self, value: float | None) -> None:
+        self.body.timeout = value
+
     @overload
     async def get_data(self, as_text: Literal[False] = False) -> bytes: ...
     @overload
@@ -235,6 +267,7 @@ class Request(BaseRequestWebsocket):
 
         Raises:
             RequestEntityTooLarge: the body is over ``max_content_length``.
+            RequestTimeout: the client took longer than ``body_timeout`` to send it.
         """
         data = await self.body.read()
         return data.decode("utf-8", "replace") if as_text else data
@@ -269,9 +302,11 @@ class Request(BaseRequestWebsocket):
         data = await self.get_data()
         try:
             self._json = self.json_loads(data)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             if silent:
                 return None
+            if isinstance(error, RecursionError):
+                raise BadRequest("The JSON body is nested too deeply to decode.") from None
             raise BadRequest(f"Failed to decode the JSON body: {error}.") from None
         return self._json
 

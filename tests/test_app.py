@@ -20,7 +20,10 @@ from trioframe import (
     abort,
     g,
     request,
+    url_for,
+    websocket,
 )
+from trioframe.testing import WebsocketResponse
 
 if TYPE_CHECKING:
     from trioframe.testing import TestClient
@@ -359,3 +362,63 @@ async def test_process_response_runs_the_after_request_functions(app: Trioframe)
     async with app.test_request_context("/"):
         response = await app.process_response(request, Response("body"))
     assert response.headers["X-Stamp"] == "yes"
+
+
+async def test_trusted_hosts_refuse_other_hosts(app: Trioframe, client: TestClient) -> None:
+    app.config["TRUSTED_HOSTS"] = ["example.com", ".example.org"]
+
+    @app.get("/")
+    async def index() -> str:
+        return request.host
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        await websocket.send("hello")
+
+    for host in ("example.com", "api.example.org", "example.org"):
+        response = await client.get("/", headers={"Host": host})
+        assert await response.get_data(as_text=True) == host
+    refused = await client.get("/", headers={"Host": "evil.com"})
+    assert refused.status_code == 400
+    assert "TRUSTED_HOSTS" in await refused.get_data(as_text=True)
+    with pytest.raises(WebsocketResponse) as denied:
+        async with client.websocket("/ws", headers={"Host": "evil.com"}) as connection:
+            await connection.receive()
+    assert denied.value.response.status_code == 400
+
+
+async def test_server_name_is_used_for_urls_instead_of_the_host_header(
+    app: Trioframe, client: TestClient
+) -> None:
+    app.config["SERVER_NAME"] = "app.example"
+    app.config["TRUSTED_HOSTS"] = ["app.example", "localhost"]
+
+    @app.get("/page/")
+    async def page() -> str:
+        return url_for("page", _external=True)
+
+    @app.errorhandler(400)
+    async def bad_host(error: HTTPException) -> tuple[str, int]:
+        return f"try {url_for('page', _external=True)}", 400
+
+    response = await client.get("/page/", headers={"Host": "localhost"})
+    assert await response.get_data(as_text=True) == "http://app.example/page/"
+    redirected = await client.get("/page", headers={"Host": "localhost"})
+    assert redirected.headers["Location"] == "http://app.example/page/"
+    refused = await client.get("/page/", headers={"Host": "evil.com"})
+    assert refused.status_code == 400
+    assert await refused.get_data(as_text=True) == "try http://app.example/page/"
+
+
+async def test_url_for_for_an_untrusted_host_without_server_name(
+    app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.config["TRUSTED_HOSTS"] = ["example.com"]
+
+    @app.errorhandler(400)
+    async def bad_host(error: HTTPException) -> str:
+        return url_for("bad_host")
+
+    response = await client.get("/", headers={"Host": "evil.com"})
+    assert response.status_code == 500
+    assert "trusted host" in caplog.text

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import trio
 from werkzeug.routing import Map, MapAdapter
+from werkzeug.sansio.utils import host_is_trusted
 
 from ._asgi import dispatch
 from ._config import DEFAULT_CONFIG, Config
@@ -23,6 +24,7 @@ from ._context import (
 )
 from ._dispatch import Dispatcher
 from ._exceptions import (
+    BadRequest,
     HTTPException,
     OutsideContextError,
     SetupError,
@@ -370,10 +372,23 @@ class Trioframe(Dispatcher, Templating):
     @overload
     def create_url_adapter(self, request: None) -> MapAdapter | None: ...
     def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:
-        """Bind the URL map to a request or websocket, or to ``SERVER_NAME`` without one."""
+        """Bind the URL map to a request or websocket, or to ``SERVER_NAME`` without one.
+
+        URLs built for a request use ``SERVER_NAME`` when it is set, and the request's
+        ``Host`` header only otherwise.
+
+        Raises:
+            BadRequest: ``TRUSTED_HOSTS`` is set and the request's host is not among them.
+        """
         if request is not None:
+            trusted_hosts = self.config["TRUSTED_HOSTS"]
+            if trusted_hosts is not None and not host_is_trusted(request.host, trusted_hosts):
+                raise BadRequest(
+                    f"The host {request.host!r} is not one this app serves; "
+                    "TRUSTED_HOSTS lists the ones it does."
+                )
             return self.url_map.bind(
-                request.host,
+                self.config["SERVER_NAME"] or request.host,
                 script_name=request.root_path or "/",
                 url_scheme=request.scheme,
                 default_method=request.method,
@@ -414,7 +429,8 @@ class Trioframe(Dispatcher, Templating):
             context = (
                 current_request_context() if has_request_context() else current_websocket_context()
             )
-            adapter = context.url_adapter
+            # No adapter means the host is not trusted: only SERVER_NAME can be used then.
+            adapter = context.url_adapter or self.create_url_adapter(None)
             blueprint = context.connection.blueprint
             if _external is None:
                 _external = _scheme is not None
@@ -424,8 +440,8 @@ class Trioframe(Dispatcher, Templating):
                 _external = True
         if adapter is None:
             raise OutsideContextError(
-                "url_for() needs a request to build URLs from, or SERVER_NAME configured; "
-                "call it inside a view, or set app.config['SERVER_NAME']"
+                "url_for() needs a request with a trusted host to build URLs from, or "
+                "SERVER_NAME configured; call it inside a view, or set app.config['SERVER_NAME']"
             )
         if _scheme is not None and not _external:
             raise ValueError("url_for(_scheme=...) needs _external=True")

@@ -30,6 +30,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
     "SESSION_REFRESH_EACH_REQUEST": True,
     "SERVER_NAME": None,
+    "TRUSTED_HOSTS": None,
     "APPLICATION_ROOT": "/",
     "PREFERRED_URL_SCHEME": "http",
     "TEMPLATES_AUTO_RELOAD": None,

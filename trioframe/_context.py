@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 import trio
 from werkzeug.local import LocalProxy
 
-from ._exceptions import OutsideContextError
+from ._exceptions import HTTPException, OutsideContextError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from types import TracebackType
+
+    from werkzeug.routing import MapAdapter
 
     from ._app import Trioframe
     from ._request import BaseRequestWebsocket, Request
@@ -136,7 +138,13 @@ class _ConnectionContext:
     def __init__(self, app: Trioframe, connection: BaseRequestWebsocket) -> None:
         self.app = app
         self.app_context = AppContext(app)
-        self.url_adapter = app.create_url_adapter(connection)
+        #: The URL map bound to the connection; ``None`` when its host is not trusted.
+        self.url_adapter: MapAdapter | None
+        try:
+            self.url_adapter = app.create_url_adapter(connection)
+        except HTTPException as untrusted_host:
+            self.url_adapter = None
+            connection.routing_exception = untrusted_host
         #: The request or websocket.
         self.connection = connection
         #: The client's session, opened when the request or websocket is dispatched.
@@ -147,7 +155,8 @@ class _ConnectionContext:
         """Make this the current context (with its application context) and route the URL."""
         self.app_context.push()
         self._tokens.append(self._var.set(self))
-        self.app.match_request(self.connection, self.url_adapter)
+        if self.url_adapter is not None:
+            self.app.match_request(self.connection, self.url_adapter)
 
     async def pop(self, error: BaseException | None = None) -> None:
         """Run teardown functions with ``error``, then restore the previous contexts.

@@ -135,6 +135,8 @@ class Dispatcher(Scaffold):
         """An empty response whose ``Allow`` header lists the methods the URL accepts."""
         await trio.lowlevel.checkpoint()
         adapter = current_request_context().url_adapter
+        # Only a request whose host passed TRUSTED_HOSTS gets this far, and it has one.
+        assert adapter is not None
         response = self.response_class()
         response.allow.update(sorted(adapter.allowed_methods()))
         return response

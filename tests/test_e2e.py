@@ -14,19 +14,17 @@ import socket
 import subprocess
 import sys
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import h11
-import hypercorn.trio
 import pytest
 import trio
 import trio_websocket
 
 from tests.e2e_app import create_app
-from trioframe._serving import hypercorn_config
-from trioframe.testing import websocket_client
+from tests.leaks import TaskCounter
+from tests.loopback import serve, websocket_to
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -58,27 +56,6 @@ async def http_get(host: str, port: int, path: str) -> tuple[int, bytes]:
                 return status, bytes(body)
 
 
-@asynccontextmanager
-async def websocket_to(port: int, path: str) -> AsyncIterator[trio_websocket.WebSocketConnection]:
-    """A trio-websocket client on a real TCP connection to the loopback server."""
-    stream = await trio.open_tcp_stream("127.0.0.1", port)
-    async with websocket_client(stream, path, host=f"127.0.0.1:{port}") as ws:
-        yield ws
-
-
-class TaskCounter(trio.abc.Instrument):
-    """Counts the tasks alive among those spawned since it was added."""
-
-    def __init__(self) -> None:
-        self.alive: set[trio.lowlevel.Task] = set()
-
-    def task_spawned(self, task: trio.lowlevel.Task) -> None:
-        self.alive.add(task)
-
-    def task_exited(self, task: trio.lowlevel.Task) -> None:
-        self.alive.discard(task)
-
-
 class Reports:
     """What the app reported while it was served in the test's own process."""
 
@@ -97,17 +74,6 @@ def make_app() -> tuple[Trioframe, Reports]:
     app = create_app(reports)
     app.config["GRACEFUL_SHUTDOWN_TIMEOUT"] = 0.5
     return app, reports
-
-
-async def serve(app: Trioframe, nursery: trio.Nursery) -> tuple[int, trio.Event]:
-    """Start hypercorn on a free loopback port; set the returned event to stop it."""
-    stop = trio.Event()
-    config = hypercorn_config(app, host="127.0.0.1", port=0, access_log=False)
-    binds = await nursery.start(
-        partial(hypercorn.trio.serve, app, config, shutdown_trigger=stop.wait)
-    )
-    port = int(binds[0].rsplit(":", 1)[1])
-    return port, stop
 
 
 async def test_http_request_over_loopback() -> None:

@@ -1,18 +1,18 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import pytest
 import trio
 from werkzeug.datastructures import MultiDict
 
+from tests.leaks import open_temporary_files
 from trioframe import Trioframe, request
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from trioframe.testing import TestClient
 
 
@@ -197,20 +197,6 @@ async def test_bad_multipart_bodies(
     response = await client.post("/upload", data=body, headers={"Content-Type": content_type})
     assert response.status_code == status
     assert message in await response.get_data(as_text=True)
-
-
-def open_temporary_files() -> int:
-    """How many unlinked temporary files this process still holds open (Linux)."""
-    fd_dir = Path("/proc/self/fd")
-    count = 0
-    for fd in fd_dir.iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue  # closed while we looked
-        if target.startswith(tempfile.gettempdir()) and target.endswith("(deleted)"):
-            count += 1
-    return count
 
 
 async def test_spooled_files_are_removed_when_the_request_ends(

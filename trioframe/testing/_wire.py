@@ -230,41 +230,10 @@ class WireServer:
     ) -> WireResponse:
         """Send one HTTP/1.1 request with h11 on a new connection and read the response."""
         stream = await self.connect()
-        client = h11.Connection(h11.CLIENT)
-        request_headers = [("Host", "localhost"), *headers]
-        if body:
-            request_headers.append(("Content-Length", str(len(body))))
-        await stream.send_all(
-            client.send(h11.Request(method=method, target=target, headers=request_headers))
-            + client.send(h11.Data(data=body))
-            + client.send(h11.EndOfMessage())
-        )
-        response: h11.Response | None = None
-        chunks: list[bytes] = []
-        while True:
-            event = client.next_event()
-            if event is h11.NEED_DATA:
-                client.receive_data(bytes(await stream.receive_some(RECEIVE_BYTES)))
-                continue
-            if isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                break
-            # Informational (1xx) responses pass by; the final Response is the one kept.
-            if isinstance(event, h11.Response):
-                response = event
-            if isinstance(event, h11.Data):
-                chunks.append(bytes(event.data))
-        await stream.aclose()
-        assert response is not None  # h11 reports a Response before the end of one
-        return WireResponse(
-            status_code=response.status_code,
-            headers=Headers(
-                [
-                    (name.decode("latin-1"), value.decode("latin-1"))
-                    for name, value in response.headers
-                ]
-            ),
-            body=b"".join(chunks),
-        )
+        try:
+            return await http_exchange(stream, method, target, headers=headers, body=body)
+        finally:
+            await stream.aclose()
 
     def websocket(
         self,
@@ -280,6 +249,55 @@ class WireServer:
                 status code, headers and body.
         """
         return _websocket_over_new_connection(self, path, subprotocols, headers)
+
+
+async def http_exchange(
+    stream: trio.abc.Stream,
+    method: str,
+    target: str,
+    *,
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+) -> WireResponse:
+    """Send one HTTP/1.1 request with h11 over ``stream`` and read the response.
+
+    A ``Host: localhost`` header is added unless ``headers`` has one, and ``Content-Length``
+    for a body unless ``Transfer-Encoding: chunked`` is given.
+    """
+    client = h11.Connection(h11.CLIENT)
+    request_headers = list(headers)
+    names = {name.lower() for name, _ in request_headers}
+    if "host" not in names:
+        request_headers.insert(0, ("Host", "localhost"))
+    if body and "transfer-encoding" not in names:
+        request_headers.append(("Content-Length", str(len(body))))
+    await stream.send_all(
+        client.send(h11.Request(method=method, target=target, headers=request_headers))
+        + (client.send(h11.Data(data=body)) if body else b"")
+        + client.send(h11.EndOfMessage())
+    )
+    response: h11.Response | None = None
+    chunks: list[bytes] = []
+    while True:
+        event = client.next_event()
+        if event is h11.NEED_DATA:
+            client.receive_data(bytes(await stream.receive_some(RECEIVE_BYTES)))
+            continue
+        if isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+            break
+        # Informational (1xx) responses pass by; the final Response is the one kept.
+        if isinstance(event, h11.Response):
+            response = event
+        if isinstance(event, h11.Data):
+            chunks.append(bytes(event.data))
+    assert response is not None  # h11 reports a Response before the end of one
+    return WireResponse(
+        status_code=response.status_code,
+        headers=Headers(
+            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in response.headers]
+        ),
+        body=b"".join(chunks),
+    )
 
 
 @asynccontextmanager

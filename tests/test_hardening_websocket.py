@@ -1,0 +1,327 @@
+"""Hostile websocket clients and a lifetime under churn, over the wire and over loopback.
+
+Every attack states what the attacker gets; the server keeps serving other connections
+meanwhile, and no handler is left running afterwards. Raw frames are built here by hand,
+since a well-behaved client library refuses to send the broken ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import pytest
+import trio
+import trio.testing
+import trio_websocket
+
+from tests.leaks import TaskCounter
+from tests.loopback import serve, websocket_to
+from trioframe import Trioframe, websocket
+from trioframe.testing import WireServer
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+    from contextlib import AbstractAsyncContextManager as AsyncContextManager
+
+    from trio_websocket import WebSocketConnection
+
+#: A bound on every wait; far above what the tests need, far below a hang.
+WAIT_S = 20
+HANDSHAKE = (
+    b"GET /echo HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+TEXT, BINARY, CLOSE = 0x1, 0x2, 0x8
+
+
+class Handlers:
+    """How many websocket handlers are running, and how many teardowns have run."""
+
+    def __init__(self) -> None:
+        self.live = 0
+        self.teardowns = 0
+        self._changed = trio.Event()
+
+    def add(self, change: int) -> None:
+        self.live += change
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_until(self, condition: Callable[[], bool]) -> None:
+        while not condition():
+            await self._changed.wait()
+
+
+def attack_app(handlers: Handlers) -> Trioframe:
+    app = Trioframe("tests")
+    app.config.update(
+        WEBSOCKET_MAX_MESSAGE_SIZE=1024,
+        WEBSOCKET_QUEUE_SIZE=4,
+        GRACEFUL_SHUTDOWN_TIMEOUT=0.5,
+    )
+
+    @app.websocket("/echo")
+    async def echo() -> None:
+        handlers.add(+1)
+        try:
+            while True:
+                await websocket.send(await websocket.receive())
+        finally:
+            handlers.add(-1)
+
+    @app.websocket("/crash")
+    async def crash() -> None:
+        async def failing_child() -> None:
+            await websocket.receive()
+            raise ValueError("the child task failed")
+
+        await websocket.accept()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(failing_child)
+            await trio.sleep_forever()
+
+    @app.teardown_websocket
+    async def count_teardown(error: BaseException | None) -> None:
+        handlers.teardowns += 1
+
+    return app
+
+
+@asynccontextmanager
+async def _over_the_wire(app: Trioframe) -> AsyncIterator[Connector]:
+    async with WireServer(app) as server:
+        yield Connector(server.connect, server.websocket)
+
+
+@asynccontextmanager
+async def _over_loopback(app: Trioframe) -> AsyncIterator[Connector]:
+    async with trio.open_nursery() as nursery:
+        port, stop = await serve(app, nursery)
+
+        async def connect() -> trio.abc.HalfCloseableStream:
+            return await trio.open_tcp_stream("127.0.0.1", port)
+
+        def open_websocket(path: str) -> AsyncContextManager[WebSocketConnection]:
+            return websocket_to(port, path)
+
+        try:
+            yield Connector(connect, open_websocket)
+        finally:
+            stop.set()
+
+
+class Connector:
+    """Opens raw streams and trio-websocket connections to the server under attack."""
+
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[trio.abc.HalfCloseableStream]],
+        open_websocket: Callable[[str], AsyncContextManager[WebSocketConnection]],
+    ) -> None:
+        self.connect = connect
+        self.websocket = open_websocket
+
+    async def raw_websocket(self) -> trio.abc.HalfCloseableStream:
+        """A stream whose websocket handshake is done; frames are up to the test."""
+        stream = await self.connect()
+        await stream.send_all(HANDSHAKE)
+        response = b""
+        while b"\r\n\r\n" not in response:
+            response += await stream.receive_some(4096)
+        assert response.startswith(b"HTTP/1.1 101"), response
+        return stream
+
+    async def still_echoes(self) -> None:
+        async with self.websocket("/echo") as ws:
+            await ws.send_message("still here")
+            assert await ws.get_message() == "still here"
+
+
+@pytest.fixture(params=["wire", "loopback"])
+async def attacked(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Connector, Handlers]]:
+    """The attack app over one transport; afterwards it still echoes and no handler runs."""
+    handlers = Handlers()
+    app = attack_app(handlers)
+    transport = _over_the_wire if request.param == "wire" else _over_loopback
+    with trio.fail_after(WAIT_S):
+        async with transport(app) as connector:
+            yield connector, handlers
+            await connector.still_echoes()
+            await handlers.wait_until(lambda: handlers.live == 0)
+
+
+def frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
+    """A masked client frame, as RFC 6455 section 5.2 lays it out."""
+    mask = b"\x37\xfa\x21\x3d"
+    length = len(payload)
+    if length < 126:
+        size = bytes([0x80 | length])
+    elif length < 1 << 16:
+        size = bytes([0x80 | 126]) + length.to_bytes(2, "big")
+    else:
+        size = bytes([0x80 | 127]) + length.to_bytes(8, "big")
+    masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+    return bytes([(0x80 if fin else 0) | opcode]) + size + mask + masked
+
+
+async def close_code_received(stream: trio.abc.Stream) -> int | None:
+    """Read server frames until the connection ends: the code of its close frame, or
+    ``None`` if it ended without one."""
+    data = b""
+    while chunk := await stream.receive_some(4096):
+        data += chunk
+    while data:
+        opcode, length = data[0] & 0x0F, data[1] & 0x7F
+        payload, data = data[2 : 2 + length], data[2 + length :]
+        if opcode == CLOSE:
+            return int.from_bytes(payload[:2], "big")
+    return None
+
+
+# Attacks ---------------------------------------------------------------------------------
+
+
+async def test_a_message_over_the_limit_closes_with_1009(
+    attacked: tuple[Connector, Handlers],
+) -> None:
+    connector, _ = attacked
+    async with connector.websocket("/echo") as ws:
+        await ws.send_message("x" * 1024)
+        assert await ws.get_message() == "x" * 1024
+        await ws.send_message(b"y" * 1025)
+        with pytest.raises(trio_websocket.ConnectionClosed) as closed:
+            await ws.get_message()
+    assert _code(closed.value) == 1009
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        pytest.param(frame(TEXT, b"caf\xc3"), 1007, id="invalid-utf8"),
+        pytest.param(frame(0x3, b"what"), 1002, id="reserved-opcode"),
+        pytest.param(frame(CLOSE, b"\x03\xe8" + b"r" * 200), 1002, id="oversized-control"),
+        pytest.param(frame(TEXT, b"a", fin=False) + frame(BINARY, b"b"), 1002, id="bad-fragment"),
+    ],
+)
+async def test_protocol_violations_end_the_connection_alone(
+    attacked: tuple[Connector, Handlers], payload: bytes, code: int
+) -> None:
+    # wsproto reports the violation and hypercorn drops the connection; RFC 6455 would
+    # allow a close frame first, and if one comes it must carry the right code.
+    connector, handlers = attacked
+    async with connector.websocket("/echo") as bystander:
+        stream = await connector.raw_websocket()
+        await handlers.wait_until(lambda: handlers.live == 2)
+        await stream.send_all(payload)
+        assert await close_code_received(stream) in (code, None)
+        await stream.aclose()
+        await handlers.wait_until(lambda: handlers.live == 1)  # the attacker's handler ended
+        await bystander.send_message("unaffected")
+        assert await bystander.get_message() == "unaffected"
+
+
+@pytest.mark.parametrize(
+    "vanishing",
+    [
+        pytest.param(b"", id="without-a-close-frame"),
+        pytest.param(frame(TEXT, b"a" * 500)[:200], id="mid-message"),
+        pytest.param(frame(TEXT, b"part", fin=False), id="mid-fragments"),
+    ],
+)
+async def test_a_client_that_vanishes_leaves_no_handler(
+    attacked: tuple[Connector, Handlers], vanishing: bytes
+) -> None:
+    connector, handlers = attacked
+    stream = await connector.raw_websocket()
+    await handlers.wait_until(lambda: handlers.live == 1)
+    if vanishing:
+        await stream.send_all(vanishing)
+    await stream.aclose()
+    await handlers.wait_until(lambda: handlers.live == 0)
+
+
+async def test_a_client_that_vanishes_during_the_handshake(
+    attacked: tuple[Connector, Handlers],
+) -> None:
+    connector, handlers = attacked
+    stream = await connector.connect()
+    await stream.send_all(HANDSHAKE[:40])
+    await stream.aclose()
+    await connector.still_echoes()
+    assert handlers.teardowns == 1  # only the echo just now ever reached the app
+
+
+async def test_a_failing_child_task_closes_with_1011_and_is_logged_once(
+    attacked: tuple[Connector, Handlers], caplog: pytest.LogCaptureFixture
+) -> None:
+    connector, _ = attacked
+    async with connector.websocket("/crash") as ws:
+        await ws.send_message("trigger")
+        with pytest.raises(trio_websocket.ConnectionClosed) as closed:
+            await ws.get_message()
+    assert _code(closed.value) == 1011
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].exc_info is not None
+    assert "the child task failed" in str(errors[0].exc_info[1])
+
+
+# Lifetime --------------------------------------------------------------------------------
+
+
+async def test_churn_leaves_no_task_behind() -> None:
+    handlers = Handlers()
+    app = attack_app(handlers)
+    counter = TaskCounter()
+    with trio.fail_after(WAIT_S * 3):
+        async with WireServer(app) as server:
+            trio.lowlevel.add_instrument(counter)
+            try:
+                for _ in range(3):
+                    async with trio.open_nursery() as clients:
+                        for number in range(500):
+                            clients.start_soon(_echo_once, server, number)
+                    await handlers.wait_until(lambda: handlers.live == 0)
+                    await trio.testing.wait_all_tasks_blocked()
+                    assert counter.alive == set()  # every connection's tasks are gone
+            finally:
+                trio.lowlevel.remove_instrument(counter)
+    assert handlers.teardowns == 3 * 500
+
+
+async def _echo_once(server: WireServer, number: int) -> None:
+    async with server.websocket("/echo") as ws:
+        await ws.send_message(str(number))
+        assert await ws.get_message() == str(number)
+
+
+async def test_shutdown_closes_every_websocket_with_1001_and_tears_each_down() -> None:
+    handlers = Handlers()
+    app = attack_app(handlers)
+    codes: list[int | None] = []
+
+    async def hold_open(server: WireServer, opened: trio.Event) -> None:
+        async with server.websocket("/echo") as ws:
+            await ws.send_message("hello")
+            await ws.get_message()
+            opened.set()
+            with pytest.raises(trio_websocket.ConnectionClosed) as closed:
+                await ws.get_message()
+            codes.append(_code(closed.value))
+
+    with trio.fail_after(WAIT_S):
+        async with trio.open_nursery() as clients, WireServer(app) as server:
+            for _ in range(20):
+                opened = trio.Event()
+                clients.start_soon(hold_open, server, opened)
+                await opened.wait()
+            assert handlers.live == 20
+    assert codes == [1001] * 20
+    assert handlers.live == 0
+    assert handlers.teardowns == 20
+
+
+def _code(closed: trio_websocket.ConnectionClosed) -> int | None:
+    return closed.reason.code if closed.reason is not None else None

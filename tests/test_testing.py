@@ -56,6 +56,26 @@ async def test_full_url_sets_scheme_and_host(echo_app: Trioframe, client: TestCl
     assert (data["scheme"], data["host"]) == ("https", "api.example.com:8443")
 
 
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/users/%25", "%"),
+        ("/users/a%2Fb", "a/b"),
+        ("/users/caf%C3%A9", "café"),
+        ("/users/café", "café"),
+    ],
+)
+async def test_the_path_reaches_the_app_decoded_as_from_a_server(
+    app: Trioframe, client: TestClient, path: str, name: str
+) -> None:
+    @app.get("/users/<path:name>")
+    async def user(name: str) -> str:
+        return name
+
+    response = await client.get(path)
+    assert await response.get_data(as_text=True) == name
+
+
 async def test_body_arguments(echo_app: Trioframe, client: TestClient) -> None:
     as_json = await (await client.put("/echo", json={"k": "v"})).get_json()
     assert (as_json["content_type"], as_json["body"]) == ("application/json", '{"k": "v"}')

@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import trio
 from werkzeug.datastructures import FileStorage, Headers, MultiDict
@@ -27,6 +27,8 @@ CLIENT_ADDRESS = ("127.0.0.1", 50000)
 
 _MISSING: Any = object()
 _WEBSOCKET_SCHEME = {"http": "ws", "https": "wss"}
+#: What stays as it is when a path is put on the wire: its separators and escapes.
+_PATH_SAFE = "/%:@!$&'()*+,;=~"
 _HTTP_SCHEME = {"ws": "http", "wss": "https"}
 
 QueryValue = Mapping[str, Any] | MultiDict[str, Any] | Iterable[tuple[str, Any]] | str | bytes
@@ -91,8 +93,9 @@ class TestRequest:
             "http_version": self.http_version,
             "method": self.method,
             "scheme": self.scheme,
-            "path": self.root_path + self.path,
-            "raw_path": (self.root_path + self.path).encode("utf-8"),
+            # As a server does: the path percent-decoded, raw_path as it was on the wire.
+            "path": unquote(self.root_path + self.path),
+            "raw_path": quote(self.root_path + self.path, safe=_PATH_SAFE).encode("ascii"),
             "query_string": self.query_string,
             "root_path": self.root_path,
             "headers": [

@@ -198,6 +198,26 @@ async def test_two_tasks_receiving_is_an_error(app: Trioframe, client: TestClien
             pass
 
 
+async def test_concurrent_sends_take_turns(app: Trioframe, client: TestClient) -> None:
+    @app.websocket("/two-senders")
+    async def two_senders() -> None:
+        async def send_all(name: str) -> None:
+            for number in range(40):
+                await websocket.send(f"{name}{number}")
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send_all, "a")
+            nursery.start_soon(send_all, "b")
+
+    async with client.websocket("/two-senders") as ws:
+        # The client reads nothing yet: the server's queue fills, sends wait their turn.
+        await trio.testing.wait_all_tasks_blocked()
+        received = [str(await ws.receive()) for _ in range(80)]
+    for name in "ab":
+        mine = [message for message in received if message.startswith(name)]
+        assert mine == [f"{name}{number}" for number in range(40)]  # whole and in order
+
+
 async def test_send_takes_text_or_bytes(app: Trioframe, client: TestClient) -> None:
     @app.websocket("/types")
     async def types() -> None:

@@ -329,6 +329,11 @@ async def test_a_slow_body_gets_408_and_others_are_served_meanwhile(
         pytest.param(b"GET /a\x00b HTTP/1.1\r\nHost: x\r\n\r\n", 400, id="nul-in-request-line"),
         pytest.param(b"GET / HTTP/1.1\r\nHost: x\r\nX-A: b\x00c\r\n\r\n", 400, id="nul-in-header"),
         pytest.param(b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", 400, id="malformed-header"),
+        pytest.param(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            400,
+            id="invalid-chunked-encoding",
+        ),
     ],
 )
 async def test_malformed_requests_are_refused_by_the_server(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import trio
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager as AsyncContextManager
 
     from trio_websocket import WebSocketConnection
+
+    from trioframe._types import ASGIReceive, ASGIScope, ASGISend
 
 #: A bound on every wait; far above what the tests need, far below a hang.
 WAIT_S = 20
@@ -266,6 +268,78 @@ async def test_a_failing_child_task_closes_with_1011_and_is_logged_once(
     assert len(errors) == 1
     assert errors[0].exc_info is not None
     assert "the child task failed" in str(errors[0].exc_info[1])
+
+
+class CountingApp(Trioframe):
+    """Counts the websocket messages the server has handed to trioframe."""
+
+    messages_taken = 0
+
+    async def __call__(self, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
+        async def counting_receive() -> dict[str, Any]:
+            message: dict[str, Any] = await receive()
+            if message["type"] == "websocket.receive":
+                self.messages_taken += 1
+            return message
+
+        await super().__call__(scope, counting_receive, send)
+
+
+async def _flood_then_wait(ws: WebSocketConnection) -> None:
+    for number in range(200):
+        await ws.send_message(str(number))
+    await ws.get_message()
+
+
+def flood_app(policy: str) -> tuple[CountingApp, trio.Event, list[str]]:
+    """A handler that only starts reading once the returned gate is set."""
+    app = CountingApp("tests")
+    app.config.update(WEBSOCKET_QUEUE_SIZE=4, WEBSOCKET_QUEUE_OVERFLOW=policy)
+    gate = trio.Event()
+    handled: list[str] = []
+
+    @app.websocket("/slow")
+    async def slow() -> None:
+        await websocket.accept()
+        await gate.wait()
+        while True:
+            handled.append(str(await websocket.receive()))
+
+    return app, gate, handled
+
+
+async def test_a_flood_is_held_back_under_the_block_policy(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    app, gate, handled = flood_app("block")
+    with trio.fail_after(WAIT_S):
+        async with WireServer(app) as server, server.websocket("/slow") as flooder:
+            for number in range(200):
+                await flooder.send_message(str(number))
+            await trio.testing.wait_all_tasks_blocked()
+            # The handler's queue and the one message the reader holds; the rest waits in
+            # the server and the connection, which stop reading in turn.
+            assert app.messages_taken == 4 + 1
+            gate.set()
+            await flooder.send_message("last")
+            while not handled or handled[-1] != "last":
+                await trio.testing.wait_all_tasks_blocked()
+    assert handled == [*(str(number) for number in range(200)), "last"]  # none lost
+
+
+async def test_a_flood_is_closed_with_1008_under_the_close_policy(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    app, gate, _ = flood_app("close")
+    with trio.fail_after(WAIT_S):
+        async with WireServer(app) as server, server.websocket("/slow") as flooder:
+            with pytest.raises(trio_websocket.ConnectionClosed) as closed:
+                await _flood_then_wait(flooder)
+            assert _code(closed.value) == 1008
+            assert app.messages_taken == 4 + 1  # the queue, and the one that found it full
+            async with server.websocket("/slow") as bystander:
+                await bystander.send_message("fine")  # other connections are served
+                gate.set()
 
 
 # Lifetime --------------------------------------------------------------------------------

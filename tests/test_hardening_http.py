@@ -307,6 +307,21 @@ async def test_a_slow_body_gets_408_and_others_are_served_meanwhile(
         assert trio.current_time() == pytest.approx(10)
 
 
+async def test_a_request_head_sent_slowly_is_cut_off_by_the_server(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Before the head is complete there is no request for the app to time: hypercorn's
+    # keep-alive timeout closes the connection, and serves others meanwhile.
+    async with WireServer(attack_app()) as server:
+        slow = await server.connect()
+        await slow.send_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        response = await server.request("GET", "/")
+        assert response.status_code == 200
+        with trio.fail_after(WAIT_S):
+            assert await _read_until_closed(slow) == b""  # closed, no response
+        assert trio.current_time() == pytest.approx(server.config.keep_alive_timeout)
+
+
 # Headers and URLs ------------------------------------------------------------------------
 
 

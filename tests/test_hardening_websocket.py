@@ -143,15 +143,27 @@ class Connector:
 
 @pytest.fixture(params=["wire", "loopback"])
 async def attacked(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Connector, Handlers]]:
-    """The attack app over one transport; afterwards it still echoes and no handler runs."""
+    """The attack app over one transport; afterwards it still echoes and no handler runs.
+
+    Over the in-memory wire, where the server's tasks can be seen to settle, no task started
+    during the test may be left either.
+    """
     handlers = Handlers()
     app = attack_app(handlers)
     transport = _over_the_wire if request.param == "wire" else _over_loopback
+    counter = TaskCounter()
     with trio.fail_after(WAIT_S):
         async with transport(app) as connector:
-            yield connector, handlers
-            await connector.still_echoes()
-            await handlers.wait_until(lambda: handlers.live == 0)
+            trio.lowlevel.add_instrument(counter)
+            try:
+                yield connector, handlers
+                await connector.still_echoes()
+                await handlers.wait_until(lambda: handlers.live == 0)
+                if request.param == "wire":
+                    await trio.testing.wait_all_tasks_blocked()
+                    assert counter.alive == set()
+            finally:
+                trio.lowlevel.remove_instrument(counter)
 
 
 def frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
@@ -244,6 +256,7 @@ async def test_a_client_that_vanishes_leaves_no_handler(
     await handlers.wait_until(lambda: handlers.live == 0)
 
 
+@pytest.mark.parametrize("attacked", ["loopback"], indirect=True)
 async def test_a_client_that_vanishes_during_the_handshake(
     attacked: tuple[Connector, Handlers],
 ) -> None:
@@ -253,6 +266,28 @@ async def test_a_client_that_vanishes_during_the_handshake(
     await stream.aclose()
     await connector.still_echoes()
     assert handlers.teardowns == 1  # only the echo just now ever reached the app
+
+
+async def test_a_half_sent_handshake_is_dropped_by_the_keep_alive_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The app never sees the request. hypercorn keeps the connection's tasks until its
+    # keep-alive timeout passes, even though the client has already closed its end.
+    handlers = Handlers()
+    counter = TaskCounter()
+    with trio.fail_after(WAIT_S):
+        async with WireServer(attack_app(handlers)) as server:
+            trio.lowlevel.add_instrument(counter)
+            try:
+                stream = await server.connect()
+                await stream.send_all(HANDSHAKE[:40])
+                await stream.aclose()
+                await trio.sleep(server.config.keep_alive_timeout)
+                await trio.testing.wait_all_tasks_blocked()
+                assert counter.alive == set()
+            finally:
+                trio.lowlevel.remove_instrument(counter)
+    assert handlers.teardowns == 0
 
 
 async def test_a_failing_child_task_closes_with_1011_and_is_logged_once(

@@ -6,9 +6,12 @@ a client that disconnects mid-response, reads slowly, or never finishes its uplo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
 
 
 def http_scope(
@@ -116,6 +119,24 @@ class Peer:
             for message in self.sent
             if message["type"] == "http.response.body" and message["body"]
         ]
+
+
+def one_request(
+    until: Callable[[], Awaitable[object]],
+) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """An ASGI ``receive`` for one bodyless request, whose disconnect is reported once
+    ``until()`` returns (never, for ``trio.sleep_forever``)."""
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await until()
+        return {"type": "http.disconnect"}
+
+    return receive
 
 
 async def _set_then_cancel(event: trio.Event, scope: trio.CancelScope) -> None:

@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from tests.asgi import Peer, http_scope
+from tests.asgi import Peer, http_scope, one_request
 from trioframe import Trioframe, g, request
 from trioframe._http_handler import DISCONNECT_WAIT_S, _calling_before_first_wait
 
@@ -313,20 +313,12 @@ async def test_a_server_that_never_reports_the_disconnect(
         return "hello"
 
     sent: list[dict[str, Any]] = []
-    requested = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await trio.sleep_forever()  # unlike ASGI servers, never says the exchange is over
-        raise AssertionError("unreachable")
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    await app(http_scope("/"), receive, send)  # ends anyway, after a bounded wait
+    # Unlike ASGI servers, this one never says the exchange is over; the app ends anyway.
+    await app(http_scope("/"), one_request(until=trio.sleep_forever), send)
     assert sent[-1] == {"type": "http.response.body", "body": b"hello", "more_body": False}
     assert trio.current_time() == pytest.approx(DISCONNECT_WAIT_S)
 
@@ -342,16 +334,7 @@ async def test_a_disconnect_reported_inside_the_last_send_cancels_nothing(
         return "hello"
 
     exchange_over = trio.Event()
-    requested = False
     server_work_done = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await exchange_over.wait()
-        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal server_work_done
@@ -361,7 +344,7 @@ async def test_a_disconnect_reported_inside_the_last_send_cancels_nothing(
             server_work_done = True
 
     with trio.fail_after(5):
-        await app(http_scope("/"), receive, send)
+        await app(http_scope("/"), one_request(until=exchange_over.wait), send)
     assert server_work_done
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +132,23 @@ async def test_json_messages(app: Trioframe, client: TestClient) -> None:
         with pytest.raises(WebsocketDisconnect) as closed:
             await ws.receive()
     assert (closed.value.code, closed.value.reason) == (1008, "Bad Request")
+
+
+async def test_a_json_nesting_bomb_closes_with_1008_and_logs_nothing(
+    app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.config["WEBSOCKET_MAX_MESSAGE_SIZE"] = None
+
+    @app.websocket("/json")
+    async def parse() -> None:
+        await websocket.receive_json()
+
+    async with client.websocket("/json") as ws:
+        await ws.send("[" * 100_000 + "]" * 100_000)
+        with pytest.raises(WebsocketDisconnect) as closed:
+            await ws.receive()
+    assert closed.value.code == 1008
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
 async def test_the_app_closes_with_a_code_and_reason(app: Trioframe, client: TestClient) -> None:

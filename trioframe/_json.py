@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.http import http_date
 
+from ._exceptions import BadRequest
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ._app import Trioframe
     from ._response import Response
 
@@ -29,6 +33,20 @@ def _default(value: Any) -> Any:
         f"Object of type {type(value).__name__} is not JSON serializable; convert it to a "
         "dict, list, str or number first, or set app.json to a provider that knows it"
     )
+
+
+def parse_client_json(loads: Callable[[Any], Any], data: str | bytes, what: str) -> Any:
+    """Parse JSON a client sent; ``what`` names it in the error, such as ``"the JSON body"``.
+
+    Raises:
+        BadRequest: it is not JSON, or it is nested too deeply to parse (a nesting bomb).
+    """
+    try:
+        return loads(data)
+    except RecursionError:
+        raise BadRequest(f"{what[0].upper()}{what[1:]} is nested too deeply to decode.") from None
+    except ValueError as error:
+        raise BadRequest(f"Failed to decode {what}: {error}.") from None
 
 
 class JSONProvider:

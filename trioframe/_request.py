@@ -11,6 +11,7 @@ from werkzeug.sansio.request import Request as _SansIORequest
 
 from ._exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout, UnsupportedMediaType
 from ._formparser import FileStorage, parse_form
+from ._json import parse_client_json
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -301,13 +302,11 @@ class Request(BaseRequestWebsocket):
             return self._json
         data = await self.get_data()
         try:
-            self._json = self.json_loads(data)
-        except (ValueError, RecursionError) as error:
+            self._json = parse_client_json(self.json_loads, data, "the JSON body")
+        except BadRequest:
             if silent:
                 return None
-            if isinstance(error, RecursionError):
-                raise BadRequest("The JSON body is nested too deeply to decode.") from None
-            raise BadRequest(f"Failed to decode the JSON body: {error}.") from None
+            raise
         return self._json
 
     @property

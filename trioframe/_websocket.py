@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import trio
 from werkzeug.datastructures import Headers
 
-from ._exceptions import BadRequest, WebsocketDisconnect
+from ._exceptions import WebsocketDisconnect
+from ._json import parse_client_json
 from ._request import BaseRequestWebsocket
 
 if TYPE_CHECKING:
@@ -217,14 +218,11 @@ class Websocket(BaseRequestWebsocket):
         """Receive a message and parse it as JSON.
 
         Raises:
-            BadRequest: the message is not JSON; uncaught, it closes the connection with 1008.
+            BadRequest: the message is not JSON, or nested too deeply to parse; uncaught, it
+                closes the connection with 1008.
             WebsocketDisconnect: the connection is closed.
         """
-        data = await self.receive()
-        try:
-            return self.json_loads(data)
-        except ValueError as error:
-            raise BadRequest(f"Failed to decode a JSON message: {error}.") from None
+        return parse_client_json(self.json_loads, await self.receive(), "a JSON message")
 
     async def send_json(self, value: Any) -> None:
         """Send ``value`` as a JSON text message.

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 class TaskCounter(trio.abc.Instrument):
@@ -20,6 +25,17 @@ class TaskCounter(trio.abc.Instrument):
 
     def task_exited(self, task: trio.lowlevel.Task) -> None:
         self.alive.discard(task)
+
+
+@contextmanager
+def counting_tasks() -> Iterator[TaskCounter]:
+    """Count the tasks spawned inside the block that are still alive."""
+    counter = TaskCounter()
+    trio.lowlevel.add_instrument(counter)
+    try:
+        yield counter
+    finally:
+        trio.lowlevel.remove_instrument(counter)
 
 
 def open_temporary_files() -> int:

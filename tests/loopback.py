@@ -37,3 +37,14 @@ async def websocket_to(port: int, path: str) -> AsyncIterator[trio_websocket.Web
     stream = await trio.open_tcp_stream("127.0.0.1", port)
     async with websocket_client(stream, path, host=f"127.0.0.1:{port}") as ws:
         yield ws
+
+
+@asynccontextmanager
+async def serving(app: Trioframe) -> AsyncIterator[int]:
+    """Serve ``app`` on a free loopback port for the block; yields the port."""
+    async with trio.open_nursery() as nursery:
+        port, stop = await serve(app, nursery)
+        try:
+            yield port
+        finally:
+            stop.set()

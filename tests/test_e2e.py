@@ -23,8 +23,9 @@ import trio
 import trio_websocket
 
 from tests.e2e_app import create_app
-from tests.leaks import TaskCounter
+from tests.leaks import counting_tasks
 from tests.loopback import serve, websocket_to
+from trioframe.testing._wire import http_exchange
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -38,22 +39,9 @@ WAIT_S = 20
 
 async def http_get(host: str, port: int, path: str) -> tuple[int, bytes]:
     """One HTTP/1.1 GET over a real TCP connection, with h11."""
-    stream = await trio.open_tcp_stream(host, port)
-    async with stream:
-        client = h11.Connection(h11.CLIENT)
-        request = h11.Request(method="GET", target=path, headers=[("Host", f"{host}:{port}")])
-        await stream.send_all(client.send(request) + client.send(h11.EndOfMessage()))
-        status, body = 0, bytearray()
-        while True:
-            event = client.next_event()
-            if event is h11.NEED_DATA:
-                client.receive_data(bytes(await stream.receive_some(65536)))
-            elif isinstance(event, h11.Response):
-                status = event.status_code
-            elif isinstance(event, h11.Data):
-                body += event.data
-            elif isinstance(event, h11.EndOfMessage):
-                return status, bytes(body)
+    async with await trio.open_tcp_stream(host, port) as stream:
+        response = await http_exchange(stream, "GET", path, headers=[("Host", f"{host}:{port}")])
+    return response.status_code, response.body
 
 
 class Reports:
@@ -115,9 +103,7 @@ async def test_a_send_only_handler_is_cancelled_when_the_client_leaves() -> None
 
 async def test_a_clean_shutdown_leaves_no_task_behind() -> None:
     app, reports = make_app()
-    counter = TaskCounter()
-    trio.lowlevel.add_instrument(counter)
-    try:
+    with counting_tasks() as counter:
         with trio.fail_after(WAIT_S):
             async with trio.open_nursery() as nursery:
                 port, stop = await serve(app, nursery)
@@ -131,8 +117,6 @@ async def test_a_clean_shutdown_leaves_no_task_behind() -> None:
         assert closed.value.reason.code == 1001
         assert reports.lines == ["started", "stopped cleanly"]
         assert counter.alive == set()
-    finally:
-        trio.lowlevel.remove_instrument(counter)
 
 
 class ServerProcess:

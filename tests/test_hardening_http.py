@@ -18,17 +18,16 @@ import trio.testing
 from werkzeug.datastructures import Headers
 
 from tests.leaks import open_temporary_files
-from tests.loopback import serve
+from tests.loopback import serving
 from trioframe import Response, Trioframe, request
 from trioframe.testing import WireServer
-from trioframe.testing._wire import WireResponse, http_exchange
+from trioframe.testing._wire import WireResponse, http_exchange, read_until_closed
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
 #: A bound on every wait; far above what the tests need, far below a hang.
 WAIT_S = 20
-RECEIVE_BYTES = 65536
 MULTIPART = "multipart/form-data; boundary=x"
 
 
@@ -101,13 +100,6 @@ class Target:
         return await self.raw(data)
 
 
-async def _read_until_closed(stream: trio.abc.Stream) -> bytes:
-    received = bytearray()
-    while chunk := await stream.receive_some(RECEIVE_BYTES):
-        received += chunk
-    return bytes(received)
-
-
 @asynccontextmanager
 async def _through_test_client(app: Trioframe) -> AsyncIterator[Target]:
     client = app.test_client()
@@ -135,8 +127,7 @@ async def _through_the_wire(app: Trioframe) -> AsyncIterator[Target]:
 
 @asynccontextmanager
 async def _over_loopback(app: Trioframe) -> AsyncIterator[Target]:
-    async with trio.open_nursery() as nursery:
-        port, stop = await serve(app, nursery)
+    async with serving(app) as port:
 
         async def send(
             method: str, target: str, headers: list[tuple[str, str]], body: bytes
@@ -147,12 +138,9 @@ async def _over_loopback(app: Trioframe) -> AsyncIterator[Target]:
         async def raw(data: bytes) -> bytes:
             async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
                 await stream.send_all(data)
-                return await _read_until_closed(stream)
+                return await read_until_closed(stream)
 
-        try:
-            yield Target("loopback", send, raw)
-        finally:
-            stop.set()
+        yield Target("loopback", send, raw)
 
 
 TRANSPORTS = {
@@ -301,7 +289,7 @@ async def test_a_slow_body_gets_408_and_others_are_served_meanwhile(
         response = await server.request("GET", "/")
         assert (response.status_code, trio.current_time()) == (200, 5)  # served at once
         with trio.fail_after(WAIT_S):
-            raw = await _read_until_closed(slow)
+            raw = await read_until_closed(slow)
         assert status_of(raw) == 408
         assert b"BODY_TIMEOUT" in raw
         assert trio.current_time() == pytest.approx(10)
@@ -318,7 +306,7 @@ async def test_a_request_head_sent_slowly_is_cut_off_by_the_server(
         response = await server.request("GET", "/")
         assert response.status_code == 200
         with trio.fail_after(WAIT_S):
-            assert await _read_until_closed(slow) == b""  # closed, no response
+            assert await read_until_closed(slow) == b""  # closed, no response
         assert trio.current_time() == pytest.approx(server.config.keep_alive_timeout)
 
 

@@ -16,10 +16,11 @@ import trio
 import trio.testing
 import trio_websocket
 
-from tests.leaks import TaskCounter
-from tests.loopback import serve, websocket_to
+from tests.leaks import counting_tasks
+from tests.loopback import serving, websocket_to
 from trioframe import Trioframe, websocket
 from trioframe.testing import WireServer
+from trioframe.testing._wire import read_until_closed
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -99,8 +100,7 @@ async def _over_the_wire(app: Trioframe) -> AsyncIterator[Connector]:
 
 @asynccontextmanager
 async def _over_loopback(app: Trioframe) -> AsyncIterator[Connector]:
-    async with trio.open_nursery() as nursery:
-        port, stop = await serve(app, nursery)
+    async with serving(app) as port:
 
         async def connect() -> trio.abc.HalfCloseableStream:
             return await trio.open_tcp_stream("127.0.0.1", port)
@@ -108,10 +108,7 @@ async def _over_loopback(app: Trioframe) -> AsyncIterator[Connector]:
         def open_websocket(path: str) -> AsyncContextManager[WebSocketConnection]:
             return websocket_to(port, path)
 
-        try:
-            yield Connector(connect, open_websocket)
-        finally:
-            stop.set()
+        yield Connector(connect, open_websocket)
 
 
 class Connector:
@@ -151,19 +148,15 @@ async def attacked(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Connec
     handlers = Handlers()
     app = attack_app(handlers)
     transport = _over_the_wire if request.param == "wire" else _over_loopback
-    counter = TaskCounter()
     with trio.fail_after(WAIT_S):
         async with transport(app) as connector:
-            trio.lowlevel.add_instrument(counter)
-            try:
+            with counting_tasks() as counter:
                 yield connector, handlers
                 await connector.still_echoes()
                 await handlers.wait_until(lambda: handlers.live == 0)
                 if request.param == "wire":
                     await trio.testing.wait_all_tasks_blocked()
                     assert counter.alive == set()
-            finally:
-                trio.lowlevel.remove_instrument(counter)
 
 
 def frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
@@ -183,9 +176,7 @@ def frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
 async def close_code_received(stream: trio.abc.Stream) -> int | None:
     """Read server frames until the connection ends: the code of its close frame, or
     ``None`` if it ended without one."""
-    data = b""
-    while chunk := await stream.receive_some(4096):
-        data += chunk
+    data = await read_until_closed(stream)
     while data:
         opcode, length = data[0] & 0x0F, data[1] & 0x7F
         payload, data = data[2 : 2 + length], data[2 + length :]
@@ -274,19 +265,15 @@ async def test_a_half_sent_handshake_is_dropped_by_the_keep_alive_timeout(
     # The app never sees the request. hypercorn keeps the connection's tasks until its
     # keep-alive timeout passes, even though the client has already closed its end.
     handlers = Handlers()
-    counter = TaskCounter()
     with trio.fail_after(WAIT_S):
         async with WireServer(attack_app(handlers)) as server:
-            trio.lowlevel.add_instrument(counter)
-            try:
+            with counting_tasks() as counter:
                 stream = await server.connect()
                 await stream.send_all(HANDSHAKE[:40])
                 await stream.aclose()
                 await trio.sleep(server.config.keep_alive_timeout)
                 await trio.testing.wait_all_tasks_blocked()
                 assert counter.alive == set()
-            finally:
-                trio.lowlevel.remove_instrument(counter)
     assert handlers.teardowns == 0
 
 
@@ -383,11 +370,9 @@ async def test_a_flood_is_closed_with_1008_under_the_close_policy(
 async def test_churn_leaves_no_task_behind() -> None:
     handlers = Handlers()
     app = attack_app(handlers)
-    counter = TaskCounter()
     with trio.fail_after(WAIT_S * 3):
         async with WireServer(app) as server:
-            trio.lowlevel.add_instrument(counter)
-            try:
+            with counting_tasks() as counter:
                 for _ in range(3):
                     async with trio.open_nursery() as clients:
                         for number in range(500):
@@ -395,8 +380,6 @@ async def test_churn_leaves_no_task_behind() -> None:
                     await handlers.wait_until(lambda: handlers.live == 0)
                     await trio.testing.wait_all_tasks_blocked()
                     assert counter.alive == set()  # every connection's tasks are gone
-            finally:
-                trio.lowlevel.remove_instrument(counter)
     assert handlers.teardowns == 3 * 500
 
 

@@ -213,12 +213,11 @@ class WireServer:
         """Send raw bytes on a new connection and return everything the server sends back
         until it closes the connection. Bound the call with ``trio.fail_after``."""
         stream = await self.connect()
-        await stream.send_all(data)
-        received = bytearray()
-        while chunk := await stream.receive_some(RECEIVE_BYTES):
-            received += chunk
-        await stream.aclose()
-        return bytes(received)
+        try:
+            await stream.send_all(data)
+            return await read_until_closed(stream)
+        finally:
+            await stream.aclose()
 
     async def request(
         self,
@@ -249,6 +248,14 @@ class WireServer:
                 status code, headers and body.
         """
         return _websocket_over_new_connection(self, path, subprotocols, headers)
+
+
+async def read_until_closed(stream: trio.abc.ReceiveStream) -> bytes:
+    """Everything the other end sends on ``stream`` until it closes its side."""
+    received = bytearray()
+    while chunk := await stream.receive_some(RECEIVE_BYTES):
+        received += chunk
+    return bytes(received)
 
 
 async def http_exchange(

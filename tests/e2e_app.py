@@ -60,6 +60,15 @@ def create_app(report: Callable[[str], None]) -> Trioframe:
         finally:
             report("ticker cancelled")
 
+    @app.websocket("/flood")
+    async def flood() -> None:
+        try:
+            await websocket.accept()
+            while True:  # never waits of its own accord: only sending can yield
+                await websocket.send("x" * 1000)
+        finally:
+            report("flood cancelled")
+
     return app
 
 

@@ -1,9 +1,18 @@
-"""Serving an app on 127.0.0.1 with hypercorn's trio worker, in the test's own Trio run."""
+"""Serving on 127.0.0.1: in the test's own Trio run, or as ``trioframe run`` in a subprocess.
+
+Every wait here is bounded by ``WAIT_S``: far above what the tests need, far below a hang.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
 from contextlib import asynccontextmanager
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import hypercorn.trio
@@ -11,6 +20,7 @@ import trio
 
 from trioframe._serving import hypercorn_config
 from trioframe.testing import websocket_client
+from trioframe.testing._wire import http_exchange
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -18,6 +28,10 @@ if TYPE_CHECKING:
     import trio_websocket
 
     from trioframe import Trioframe
+
+ROOT = Path(__file__).parent.parent
+#: A bound on every wait; far above what the tests need, far below a hang.
+WAIT_S = 20
 
 
 async def serve(app: Trioframe, nursery: trio.Nursery) -> tuple[int, trio.Event]:
@@ -48,3 +62,66 @@ async def serving(app: Trioframe) -> AsyncIterator[int]:
             yield port
         finally:
             stop.set()
+
+
+async def http_get(host: str, port: int, path: str) -> tuple[int, bytes]:
+    """One HTTP/1.1 GET over a real TCP connection, with h11."""
+    async with await trio.open_tcp_stream(host, port) as stream:
+        response = await http_exchange(stream, "GET", path, headers=[("Host", f"{host}:{port}")])
+    return response.status_code, response.body
+
+
+class ServerProcess:
+    """A server in a subprocess, its output read as it comes."""
+
+    def __init__(self, process: trio.Process) -> None:
+        self.process = process
+        self.output = ""
+
+    async def wait_for(self, pattern: str) -> re.Match[str]:
+        assert self.process.stdout is not None
+        with trio.fail_after(WAIT_S):
+            while (found := re.search(pattern, self.output)) is None:
+                chunk = await self.process.stdout.receive_some(65536)
+                if not chunk:
+                    raise AssertionError(f"the server exited; it printed:\n{self.output}")
+                self.output += chunk.decode()
+        return found
+
+    async def wait_for_port(self) -> int:
+        """Wait until the server says where it serves; return the port."""
+        return int((await self.wait_for(r"Running on http://127\.0\.0\.1:(\d+)")).group(1))
+
+    async def wait_for_exit(self) -> int:
+        """Wait for the server to exit, reading the rest of its output; return its status."""
+        assert self.process.stdout is not None
+        with trio.fail_after(WAIT_S):
+            while chunk := await self.process.stdout.receive_some(65536):
+                self.output += chunk.decode()
+            return await self.process.wait()
+
+    async def interrupt_and_wait(self) -> int:
+        """Press Ctrl-C and wait for the server to exit, reading the rest of its output."""
+        self.process.send_signal(signal.SIGINT)
+        return await self.wait_for_exit()
+
+
+@asynccontextmanager
+async def running_server(
+    *command: str, env: dict[str, str] | None = None
+) -> AsyncIterator[ServerProcess]:
+    """Run ``python *command`` from the repository root; kill it if the test leaves early."""
+    process = await trio.lowlevel.open_process(
+        [sys.executable, *command],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+    try:
+        yield ServerProcess(process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        with trio.move_on_after(WAIT_S, shield=True):
+            await process.wait()

@@ -17,6 +17,7 @@ def test_routes_lists_http_and_websocket_rules() -> None:
         ("/", "GET", "index", "http"),
         ("/slow", "GET", "slow", "http"),
         ("/static/<path:filename>", "GET", "static", "http"),
+        ("/flood", "GET", "flood", "websocket"),
         ("/echo", "GET", "echo", "websocket"),
         ("/private", "GET", "private", "websocket"),
         ("/ticker", "GET", "ticker", "websocket"),

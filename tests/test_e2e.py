@@ -7,14 +7,9 @@ Ctrl-C (SIGINT). Every wait is bounded; the assertions are about outcomes, not s
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
-import subprocess
-import sys
-from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import h11
@@ -24,24 +19,12 @@ import trio_websocket
 
 from tests.e2e_app import create_app
 from tests.leaks import counting_tasks
-from tests.loopback import serve, websocket_to
-from trioframe.testing._wire import http_exchange
+from tests.loopback import WAIT_S, http_get, running_server, serve, websocket_to
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from pathlib import Path
 
     from trioframe import Trioframe
-
-ROOT = Path(__file__).parent.parent
-#: A bound on every wait in these tests; far above what they need, far below a hang.
-WAIT_S = 20
-
-
-async def http_get(host: str, port: int, path: str) -> tuple[int, bytes]:
-    """One HTTP/1.1 GET over a real TCP connection, with h11."""
-    async with await trio.open_tcp_stream(host, port) as stream:
-        response = await http_exchange(stream, "GET", path, headers=[("Host", f"{host}:{port}")])
-    return response.status_code, response.body
 
 
 class Reports:
@@ -119,58 +102,6 @@ async def test_a_clean_shutdown_leaves_no_task_behind() -> None:
         assert counter.alive == set()
 
 
-class ServerProcess:
-    """A server in a subprocess, its output read as it comes."""
-
-    def __init__(self, process: trio.Process) -> None:
-        self.process = process
-        self.output = ""
-
-    async def wait_for(self, pattern: str) -> re.Match[str]:
-        assert self.process.stdout is not None
-        with trio.fail_after(WAIT_S):
-            while (found := re.search(pattern, self.output)) is None:
-                chunk = await self.process.stdout.receive_some(65536)
-                if not chunk:
-                    raise AssertionError(f"the server exited; it printed:\n{self.output}")
-                self.output += chunk.decode()
-        return found
-
-    async def wait_for_exit(self) -> int:
-        """Wait for the server to exit, reading the rest of its output; return its status."""
-        assert self.process.stdout is not None
-        with trio.fail_after(WAIT_S):
-            while chunk := await self.process.stdout.receive_some(65536):
-                self.output += chunk.decode()
-            return await self.process.wait()
-
-    async def interrupt_and_wait(self) -> int:
-        """Press Ctrl-C and wait for the server to exit, reading the rest of its output."""
-        self.process.send_signal(signal.SIGINT)
-        return await self.wait_for_exit()
-
-
-@asynccontextmanager
-async def running_server(
-    *command: str, env: dict[str, str] | None = None
-) -> AsyncIterator[ServerProcess]:
-    """Run ``python *command`` from the repository root; kill it if the test leaves early."""
-    process = await trio.lowlevel.open_process(
-        [sys.executable, *command],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-    )
-    try:
-        yield ServerProcess(process)
-    finally:
-        if process.returncode is None:
-            process.kill()
-        with trio.move_on_after(WAIT_S, shield=True):
-            await process.wait()
-
-
 @pytest.mark.parametrize(
     ("command", "index_body"),
     [
@@ -188,7 +119,7 @@ async def running_server(
 )
 async def test_serving_from_the_command_line(command: tuple[str, ...], index_body: bytes) -> None:
     async with running_server(*command) as server:
-        port = int((await server.wait_for(r"Running on http://127\.0\.0\.1:(\d+)")).group(1))
+        port = await server.wait_for_port()
         await server.wait_for("e2e: started")
         with trio.fail_after(WAIT_S):
             assert await http_get("127.0.0.1", port, "/") == (200, index_body)
@@ -208,7 +139,7 @@ async def test_ctrl_c_closes_websockets_at_once() -> None:
     command = ("-c", "from tests.e2e_app import app; app.run(port=0)")
     long_grace = {"TRIOFRAME_GRACEFUL_SHUTDOWN_TIMEOUT": "3600"}
     async with running_server(*command, env=long_grace) as server:
-        port = int((await server.wait_for(r"Running on http://127\.0\.0\.1:(\d+)")).group(1))
+        port = await server.wait_for_port()
         with trio.fail_after(WAIT_S):
             async with websocket_to(port, "/echo") as ws:
                 await ws.send_message("open")
@@ -226,7 +157,7 @@ async def test_a_second_ctrl_c_stops_at_once() -> None:
     command = ("-c", "from tests.e2e_app import app; app.run(port=0)")
     long_grace = {"TRIOFRAME_GRACEFUL_SHUTDOWN_TIMEOUT": "3600"}
     async with running_server(*command, env=long_grace) as server:
-        port = int((await server.wait_for(r"Running on http://127\.0\.0\.1:(\d+)")).group(1))
+        port = await server.wait_for_port()
         outcome: list[str] = []
 
         async def slow_request() -> None:
@@ -298,7 +229,7 @@ async def test_reload_serves_the_changed_code(tmp_path: Path) -> None:
     app_file.write_text(source.format("first version"))
     command = ("-m", "trioframe", "run", f"{app_file}:app", "--port", "0", "--reload")
     async with running_server(*command) as server:
-        port = int((await server.wait_for(r"Running on http://127\.0\.0\.1:(\d+)")).group(1))
+        port = await server.wait_for_port()
         with trio.fail_after(WAIT_S):
             assert await http_get("127.0.0.1", port, "/") == (200, b"first version")
         app_file.write_text(source.format("second version"))

@@ -11,7 +11,8 @@ import trio.testing
 
 from tests.asgi import Peer, http_scope, one_request
 from trioframe import Trioframe, g, request
-from trioframe._http_handler import DISCONNECT_WAIT_S, _calling_before_first_wait
+from trioframe._concurrency import calling_before_first_wait
+from trioframe._http_handler import DISCONNECT_WAIT_S
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Generator
@@ -109,7 +110,7 @@ def test_waiting_is_passed_through_both_ways() -> None:
         return resumed
 
     waits: list[str] = []
-    driver = _calling_before_first_wait(view(), lambda: waits.append("started"))
+    driver = calling_before_first_wait(view(), lambda: waits.append("started"))
     assert driver.send(None) == "first wait"
     assert waits == ["started"]
     assert driver.send("a") == "second wait"
@@ -119,7 +120,7 @@ def test_waiting_is_passed_through_both_ways() -> None:
     assert finished.value.value == "ab"
     assert waits == ["started"]
 
-    driver = _calling_before_first_wait(view(), lambda: None)
+    driver = calling_before_first_wait(view(), lambda: None)
     driver.send(None)
     with pytest.raises(StopIteration) as finished:
         driver.throw(KeyError())

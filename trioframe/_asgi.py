@@ -1,9 +1,14 @@
-"""The ASGI entry point: one handler per scope type."""
+"""The ASGI entry point: one handler per scope type.
+
+Every call to the server's ``receive`` and ``send`` is made a Trio checkpoint here, once for
+all handlers: trioframe's awaitable operations are checkpoints whatever the server does.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from ._concurrency import checkpointing
 from ._http_handler import handle_http
 from ._lifespan import handle_lifespan
 from ._websocket_handler import handle_websocket
@@ -20,6 +25,7 @@ async def dispatch(app: Trioframe, scope: ASGIScope, receive: ASGIReceive, send:
         ValueError: the server sent a scope type trioframe does not serve.
     """
     kind = scope["type"]
+    receive, send = checkpointing(receive), checkpointing(send)
     if kind == "http":
         await handle_http(app, cast("HTTPScope", scope), receive, send)
     elif kind == "websocket":

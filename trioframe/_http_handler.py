@@ -20,26 +20,24 @@ How one request is served:
 from __future__ import annotations
 
 import contextlib
-import types
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING
 
 import trio
 from werkzeug.datastructures import Headers
 from werkzeug.sansio.utils import get_content_length
 
+from ._concurrency import calling_before_first_wait
 from ._context import RequestContext
 from ._request import Body
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Coroutine, Generator
+    from collections.abc import Callable
 
     from ._app import Trioframe
     from ._request import Request
     from ._response import Response
     from ._types import ASGIReceive, ASGISend, HTTPScope, WebsocketScope
-
-T = TypeVar("T")
 
 #: Body chunks received ahead of the view: one, so an unread upload stops the client.
 BODY_CHUNKS_AHEAD = 1
@@ -186,33 +184,6 @@ async def _pump_receive(
                 body_sender.close()
 
 
-@types.coroutine
-def _calling_before_first_wait(
-    coro: Coroutine[Any, Any, T], before_first_wait: Callable[[], None]
-) -> Generator[Any, Any, T]:
-    """Await ``coro`` in this task, calling ``before_first_wait()`` just before it first
-    yields to the scheduler; if it finishes without waiting, it is never called."""
-    try:
-        trap = coro.send(None)
-    except StopIteration as done:
-        return cast("T", done.value)
-    before_first_wait()
-    # From here on, what ``yield from coro`` does; that cannot resume a started coroutine.
-    while True:
-        try:
-            resumed = yield trap
-        except BaseException as thrown:  # Cancelled and the rest go to the coroutine
-            try:
-                trap = coro.throw(thrown)
-            except StopIteration as done:
-                return cast("T", done.value)
-        else:
-            try:
-                trap = coro.send(resumed)
-            except StopIteration as done:
-                return cast("T", done.value)
-
-
 async def _serve(
     app: Trioframe,
     request: Request,
@@ -224,7 +195,7 @@ async def _serve(
     context.push()
     error: Exception | None = None
     try:
-        response, error = await _calling_before_first_wait(
+        response, error = await calling_before_first_wait(
             _respond(app, request), exchange.start_pump
         )
         # The view is done with the body; let the pump discard what the client still sends.

@@ -1,0 +1,97 @@
+"""Trio idioms trioframe relies on, each written once with its reasons.
+
+- `calling_before_first_wait` runs a coroutine in the calling task and tells the caller just
+  before it first yields to the scheduler. The HTTP handler uses it to start a request's
+  body pump only for views that wait for something, so a view that answers at once costs
+  no task.
+- `checkpointed` makes any server call a Trio checkpoint. Trio's rule is that every
+  awaitable operation may be cancelled and lets other tasks run; an ASGI server does not
+  promise that (hypercorn's ``send`` on a closed websocket returns without yielding), and a
+  handler looping on such a call would starve the whole server, the task that would tell
+  it the client left included.
+"""
+
+from __future__ import annotations
+
+import types
+from functools import wraps
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+
+import trio
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Generator
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+@types.coroutine
+def calling_before_first_wait(
+    awaitable: Awaitable[T], before_first_wait: Callable[[], None]
+) -> Generator[Any, Any, T]:
+    """Await ``awaitable`` in this task, calling ``before_first_wait()`` just before it first
+    yields to the scheduler; if it finishes without waiting, it is never called."""
+    # A generator-based coroutine (``@types.coroutine``) has no __await__: it is its own
+    # iterator.
+    await_method = getattr(awaitable, "__await__", None)
+    steps: Generator[Any, Any, T] = (
+        await_method() if await_method is not None else cast("Generator[Any, Any, T]", awaitable)
+    )
+    try:
+        trap = steps.send(None)
+    except StopIteration as done:
+        return cast("T", done.value)
+    before_first_wait()
+    # From here on, what ``yield from`` does; that cannot resume an iterator already started.
+    while True:
+        try:
+            resumed = yield trap
+        except BaseException as thrown:  # Cancelled and the rest go to the awaitable
+            try:
+                trap = steps.throw(thrown)
+            except StopIteration as done:
+                return cast("T", done.value)
+        else:
+            try:
+                trap = steps.send(resumed)
+            except StopIteration as done:
+                return cast("T", done.value)
+
+
+class _Waited:
+    """Whether an awaitable driven by `calling_before_first_wait` yielded."""
+
+    __slots__ = ("happened",)
+
+    def __init__(self) -> None:
+        self.happened = False
+
+    def __call__(self) -> None:
+        self.happened = True
+
+
+async def checkpointed(call: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Await ``call(*args, **kwargs)`` as a full Trio checkpoint, whatever it does itself.
+
+    Cancellation is checked first, so a cancelled task does not start the operation; if
+    the operation then finishes without yielding, the task yields once afterwards (shielded:
+    the operation has happened, so it must not be reported as cancelled).
+    """
+    await trio.lowlevel.checkpoint_if_cancelled()
+    waited = _Waited()
+    result = await calling_before_first_wait(call(*args, **kwargs), waited)
+    if not waited.happened:
+        await trio.lowlevel.cancel_shielded_checkpoint()
+    return result
+
+
+def checkpointing(call: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """``call`` (an ASGI ``send`` or ``receive``) made a checkpoint each time; see
+    `checkpointed`."""
+
+    @wraps(call)
+    async def checkpointing_call(*args: P.args, **kwargs: P.kwargs) -> T:
+        return await checkpointed(call, *args, **kwargs)
+
+    return checkpointing_call

@@ -264,6 +264,41 @@ async def test_only_time_spent_waiting_for_the_client_counts(
     assert peer.body_chunks == [b"500"]
 
 
+async def test_a_chunk_arriving_as_the_body_timeout_runs_out_leaves_a_408(
+    app: Trioframe, autojump_clock: trio.testing.MockClock
+) -> None:
+    app.config["BODY_TIMEOUT"] = 1
+
+    @app.post("/upload")
+    async def upload() -> str:
+        return str(len(await request.get_data()))
+
+    calls = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await trio.sleep(0.9)
+            # The view is handed the chunk only once its time is up: it has waited 1.1 s.
+            autojump_clock.jump(0.2)
+            return {"type": "http.request", "body": b"late", "more_body": True}
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    answers: list[tuple[int, float]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answers.append((message["status"], trio.current_time()))
+
+    with trio.fail_after(60):
+        await app(http_scope("/upload", method="POST"), receive, send)
+    [(status, answered_at)] = answers
+    assert status == 408
+    assert answered_at == pytest.approx(1.1)
+
+
 @pytest.mark.parametrize(("body_timeout", "status"), [(30.0, 200), (2.0, 408), (None, 200)])
 async def test_body_timeout_can_be_changed_per_request(
     app: Trioframe,

@@ -118,12 +118,24 @@ class Body:
     async def _receive_in_time(self) -> bytes:
         if self.timeout is None:
             return await self._chunks.receive()
-        started = trio.current_time()
-        with trio.move_on_after(self.timeout - self._waited):
-            try:
-                return await self._chunks.receive()
-            finally:
-                self._waited += trio.current_time() - started
+        # A chunk already here costs no waiting, even with the time used up.
+        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            chunk = self._chunks.receive_nowait()
+        except trio.WouldBlock:
+            pass
+        else:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return chunk
+        # Can be spent already: a chunk handed over as the time ran out still counts it all.
+        remaining = self.timeout - self._waited
+        if remaining > 0:
+            started = trio.current_time()
+            with trio.move_on_after(remaining):
+                try:
+                    return await self._chunks.receive()
+                finally:
+                    self._waited += trio.current_time() - started
         raise RequestTimeout(
             f"The client took more than {self.timeout:g} seconds to send the request body "
             "(BODY_TIMEOUT)."

@@ -207,6 +207,42 @@ async def test_send_from_directory_refuses_escapes(app: Trioframe, tmp_path: Pat
         assert await sent.get_data() == b"body { color: teal; }"
 
 
+async def test_symlinks_out_of_the_folder_are_not_followed(
+    app: Trioframe, client: TestClient, tmp_path: Path
+) -> None:
+    static = tmp_path / "static"
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "passwd").write_text("top secret")
+    (static / "etc_link").symlink_to(tmp_path / "private", target_is_directory=True)
+    (static / "secret_link.txt").symlink_to(tmp_path / "secret.txt")
+    (static / "css" / "loop").symlink_to(static / "css" / "loop")
+    # Links that stay inside the folder are fine, to files and to folders.
+    (static / "theme.css").symlink_to(static / "css" / "app.css")
+    (static / "styles").symlink_to(static / "css", target_is_directory=True)
+
+    for path in ("/static/etc_link/passwd", "/static/secret_link.txt", "/static/css/loop"):
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert b"top secret" not in await response.get_data()
+    for path in ("/static/theme.css", "/static/styles/app.css"):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert await response.get_data() == b"body { color: teal; }"
+    async with app.test_request_context("/"):
+        with pytest.raises(Exception, match="Not Found"):
+            await send_from_directory(static, "etc_link/passwd")
+
+
+async def test_a_static_folder_that_is_itself_a_link_is_served(tmp_path: Path) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "site.js").write_text("ready()")
+    (tmp_path / "static").symlink_to(tmp_path / "assets", target_is_directory=True)
+    app = Trioframe("tests", root_path=str(tmp_path))
+    response = await app.test_client().get("/static/site.js")
+    assert response.status_code == 200
+    assert await response.get_data() == b"ready()"
+
+
 async def test_send_file_options(app: Trioframe, tmp_path: Path) -> None:
     path = tmp_path / "static" / "data.bin"
     async with app.test_request_context("/"):

@@ -290,7 +290,8 @@ async def send_from_directory(
     """Send the file at ``path`` inside ``directory``; anything else is a ``404``.
 
     Safe for a ``path`` from the URL: one that leaves the directory (``..``, an absolute
-    path, a NUL byte), or names a folder or nothing, gets ``404 Not Found``.
+    path, a NUL byte, or a symbolic link that leads out of it), or names a folder or
+    nothing, gets ``404 Not Found``. Links that stay inside the directory are followed.
 
     Args:
         directory: The folder files are served from.
@@ -304,11 +305,16 @@ async def send_from_directory(
     if full_path is None:
         raise NotFound()
     try:
-        info = await trio.Path(full_path).stat()
-    except (OSError, ValueError):
+        # The names are checked above; where they lead is checked here, links resolved.
+        real_path = await trio.Path(full_path).resolve(strict=True)
+        if not real_path.is_relative_to(await trio.Path(directory).resolve(strict=True)):
+            raise NotFound()
+        info = await real_path.stat()
+    except (OSError, RuntimeError, ValueError):  # RuntimeError: a loop of links
         raise NotFound() from None
     if not stat.S_ISREG(info.st_mode):
         raise NotFound()
+    # By the name asked for, which gives the type and download name, not the link's target.
     return await send_file(full_path, **kwargs)  # type: ignore[arg-type]
 
 

@@ -393,12 +393,28 @@ async def test_without_trusted_hosts_any_host_is_served(target: Target) -> None:
     assert response.headers["Location"] == "http://evil.example/dir/"
 
 
+async def test_host_names_are_case_insensitive(target: Target) -> None:
+    response = await target.get("/dir", headers=[("Host", "LocalHost")])
+    assert response.status_code == 308
+    assert response.headers["Location"] == "http://localhost/dir/"
+
+
+@pytest.mark.parametrize("host", ["bad host", "evil.example:99999", '"quoted"', "a_b.example"])
+async def test_a_malformed_host_is_400(target: Target, host: str) -> None:
+    # RFC 9112 3.2: a Host header with an invalid value gets 400, not a redirect to nowhere.
+    response = await target.get("/dir", headers=[("Host", host)])
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert b"Host header" in response.body
+
+
 async def test_trusted_hosts_refuse_forged_hosts() -> None:
     app = attack_app()
-    app.config["TRUSTED_HOSTS"] = ["localhost"]
+    app.config["TRUSTED_HOSTS"] = ["LocalHost"]
     async with _through_the_wire(app) as target:
         forged = await target.get("/dir", headers=[("Host", "evil.example")])
         assert forged.status_code == 400
         assert "Location" not in forged.headers
         assert b"TRUSTED_HOSTS" in forged.body
         assert (await target.get("/")).status_code == 200
+        assert (await target.get("/", headers=[("Host", "LOCALHOST")])).status_code == 200

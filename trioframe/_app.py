@@ -381,8 +381,16 @@ class Trioframe(Dispatcher, Templating):
             BadRequest: ``TRUSTED_HOSTS`` is set and the request's host is not among them.
         """
         if request is not None:
+            if not request.host and request.headers.get("host"):
+                # RFC 9112 3.2: an invalid Host header gets 400.
+                raise BadRequest(
+                    f"The Host header {request.headers['host']!r} is not a valid host name "
+                    "with an optional port."
+                )
             trusted_hosts = self.config["TRUSTED_HOSTS"]
-            if trusted_hosts is not None and not host_is_trusted(request.host, trusted_hosts):
+            if trusted_hosts is not None and not host_is_trusted(
+                request.host, [host.lower() for host in trusted_hosts]
+            ):
                 raise BadRequest(
                     f"The host {request.host!r} is not one this app serves; "
                     "TRUSTED_HOSTS lists the ones it does."

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import trio
 from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.sansio.request import Request as _SansIORequest
+from werkzeug.sansio.utils import get_host
 
 from ._exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout, UnsupportedMediaType
 from ._formparser import FileStorage, parse_form
@@ -182,6 +184,19 @@ class BaseRequestWebsocket(_SansIORequest):
         self.view_args: dict[str, Any] | None = None
         #: The error routing raised (404, 405, a redirect); dispatch raises it.
         self.routing_exception: HTTPException | None = None
+
+    @cached_property
+    def host(self) -> str:
+        """The host the request was made to, lower-cased, with the port if it is not the
+        scheme's default; the server's address when the client sent no ``Host`` header,
+        and ``""`` when the header is not a valid host (trioframe answers that with 400)."""
+        header = self.headers.get("host")
+        return get_host(
+            self.scheme,
+            header.lower() if header is not None else None,
+            self.server,
+            self.trusted_hosts,
+        )
 
     @property
     def endpoint(self) -> str | None:

@@ -39,6 +39,16 @@ APPS = {
     "Starlette": "starlette_app",
 }
 FLOOR = "raw ASGI"
+#: Over loopback, trioframe once more behind its own server (``trioframe run``): the others
+#: all run behind hypercorn's ``serve``, and this shows what the server's bounds cost.
+OWN_SERVER = "trioframe run"
+SERVED = {
+    **{name: (module, "hypercorn") for name, module in APPS.items()},
+    OWN_SERVER: (
+        "trioframe_app",
+        "trioframe",
+    ),
+}
 #: Every wait on a server or a load generator is bounded by this.
 WAIT_S = 60
 
@@ -140,11 +150,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(module: str) -> Iterator[tuple[int, int]]:
-    """Serve ``module`` in its own process; yields its port and process id."""
+def server(module: str, with_server: str) -> Iterator[tuple[int, int]]:
+    """Serve ``module`` in its own process with ``with_server`` (``"hypercorn"`` or
+    ``"trioframe"``); yields its port and process id."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "serve.py"), module, str(port)],
+        [sys.executable, str(HERE / "serve.py"), module, str(port), with_server],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -234,8 +245,8 @@ def idle_memory(port: int, pid: int, connections: int) -> float:
 
 def measure_loopback(settings: Settings, results: Results) -> None:
     for _ in range(settings.rounds):
-        for name, module in APPS.items():
-            with server(module) as (port, pid):
+        for name, (module, with_server) in SERVED.items():
+            with server(module, with_server) as (port, pid):
                 for path, label in (("/plaintext", "plaintext"), ("/json/42", "json")):
                     rate, p50, p99 = wrk(port, path, settings)
                     results.add(f"HTTP {label} req/s", name, rate)
@@ -251,7 +262,7 @@ def measure_loopback(settings: Settings, results: Results) -> None:
                 results.add("websocket msgs/s", name, rate)
                 p50, _ = ws_client("latency", port, settings.latency_messages, timeout=WAIT_S)
                 results.add("websocket RTT us", name, p50)
-            with server(module) as (port, pid):
+            with server(module, with_server) as (port, pid):
                 results.add(
                     "KiB per idle websocket",
                     name,
@@ -337,7 +348,7 @@ def report(results: Results, settings: Settings) -> dict[str, Any]:
     rows = []
     for metric, by_app in results.samples.items():
         floor = results.median(metric, FLOOR)
-        for name in APPS:
+        for name in by_app:
             value = results.median(metric, name)
             rows.append(
                 {
@@ -363,7 +374,7 @@ def print_report(summary: dict[str, Any]) -> None:
         if row["metric"] != current:
             current = row["metric"]
             print(f"\n{current}")
-        print(f"  {row['app']:<11} {row['median']:>12,.1f}   {row['ratio']:5.2f}x of {FLOOR}")
+        print(f"  {row['app']:<14} {row['median']:>12,.1f}   {row['ratio']:5.2f}x of {FLOOR}")
     print()
     for target in summary["targets"]:
         print(f"  [{'met' if target['met'] else 'NOT MET'}] {target['target']}")

@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from trioframe import Trioframe, websocket
+from trioframe import Trioframe, event_stream, websocket
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
+
+#: One chunk of the endless download and websocket stream.
+CHUNK = b"x" * 65536
 
 
 def create_app(report: Callable[[str], None]) -> Trioframe:
@@ -43,8 +46,11 @@ def create_app(report: Callable[[str], None]) -> Trioframe:
 
     @app.websocket("/echo")
     async def echo() -> None:
-        while True:
-            await websocket.send(await websocket.receive())
+        try:
+            while True:
+                await websocket.send(await websocket.receive())
+        finally:
+            report("echo ended")
 
     @app.websocket("/private")
     async def private() -> Any:
@@ -59,6 +65,40 @@ def create_app(report: Callable[[str], None]) -> Trioframe:
                 await trio.sleep(10)
         finally:
             report("ticker cancelled")
+
+    @app.get("/download")
+    async def download() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes]:
+            report("download started")
+            try:
+                while True:
+                    yield CHUNK
+            finally:
+                report("download ended")
+
+        return chunks()
+
+    @app.get("/events")
+    async def events() -> Any:
+        async def ticks() -> AsyncIterator[str]:
+            report("events started")
+            try:
+                while True:
+                    yield "x" * 10_000
+            finally:
+                report("events ended")
+
+        return event_stream(ticks())
+
+    @app.websocket("/stream")
+    async def stream() -> None:
+        await websocket.accept()
+        report("stream started")
+        try:
+            while True:
+                await websocket.send(CHUNK)
+        finally:
+            report("stream ended")
 
     @app.websocket("/flood")
     async def flood() -> None:

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 
 import hypercorn.trio
 import trio
+from hypercorn.config import Config as HypercornConfig
 
-from trioframe._serving import hypercorn_config
+from trioframe._server import Server
+from trioframe._serving import hypercorn_config, open_listeners
 from trioframe.testing import websocket_client
 from trioframe.testing._wire import http_exchange
 
@@ -35,14 +37,34 @@ WAIT_S = 20
 
 
 async def serve(app: Trioframe, nursery: trio.Nursery) -> tuple[int, trio.Event]:
-    """Start hypercorn on a free loopback port; set the returned event to stop it."""
+    """Start trioframe's server on a free loopback port; set the returned event to stop it
+    (gracefully, as the first Ctrl-C does)."""
     stop = trio.Event()
     config = hypercorn_config(app, host="127.0.0.1", port=0, access_log=False)
+    server = Server(app, config)
+    binds = await nursery.start(server.serve, await open_listeners(config))
+
+    async def stop_when_asked() -> None:
+        await stop.wait()
+        server.stop.gracefully()
+
+    nursery.start_soon(stop_when_asked)
+    return int(binds[0].rsplit(":", 1)[1]), stop
+
+
+async def serve_with_plain_hypercorn(
+    app: Trioframe, nursery: trio.Nursery
+) -> tuple[int, trio.Event]:
+    """Start ``hypercorn.trio.serve`` itself, as a plain ``hypercorn`` command serves, on a
+    free loopback port; set the returned event to stop it."""
+    stop = trio.Event()
+    config = HypercornConfig()
+    config.bind = ["127.0.0.1:0"]
+    config.graceful_timeout = float(app.config["GRACEFUL_SHUTDOWN_TIMEOUT"])
     binds = await nursery.start(
         partial(hypercorn.trio.serve, app, config, shutdown_trigger=stop.wait)
     )
-    port = int(binds[0].rsplit(":", 1)[1])
-    return port, stop
+    return int(binds[0].rsplit(":", 1)[1]), stop
 
 
 @asynccontextmanager

@@ -98,7 +98,7 @@ async def test_a_clean_shutdown_leaves_no_task_behind() -> None:
                         await ws.get_message()
         assert closed.value.reason is not None
         assert closed.value.reason.code == 1001
-        assert reports.lines == ["started", "stopped cleanly"]
+        assert reports.lines == ["started", "echo ended", "stopped cleanly"]
         assert counter.alive == set()
 
 
@@ -197,14 +197,16 @@ FAILING_APPS = {
 }
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 @pytest.mark.parametrize("failure", sorted(FAILING_APPS))
-async def test_a_failing_app_exits_non_zero(tmp_path: Path, failure: str) -> None:
+async def test_a_failing_app_exits_non_zero(tmp_path: Path, failure: str, workers: str) -> None:
     source, message = FAILING_APPS[failure]
     app_file = tmp_path / "failing_app.py"
     app_file.write_text(
         f"import trio\nfrom trioframe import Trioframe\napp = Trioframe(__name__)\n{source}"
     )
-    async with running_server("-m", "trioframe", "run", f"{app_file}:app", "--port", "0") as server:
+    command = ("-m", "trioframe", "run", f"{app_file}:app", "--port", "0", "--workers", workers)
+    async with running_server(*command) as server:
         assert await server.wait_for_exit() == 1
     assert message in server.output
 

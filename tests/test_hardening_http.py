@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import h11
 import pytest
 import trio
 import trio.testing
@@ -195,6 +196,52 @@ async def test_a_body_announced_too_large_gets_413_before_it_is_sent(wire_target
     assert b"MAX_CONTENT_LENGTH" in raw
 
 
+async def test_a_body_refused_is_never_asked_for(wire_target: Target) -> None:
+    head = (
+        b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10485760\r\n"
+        b"Expect: 100-continue\r\n\r\n"
+    )
+    # hypercorn alone answers "100 Continue" at once, inviting the 10 MB before the 413.
+    raw = await wire_target.send_raw(head)
+    assert status_of(raw) == 413
+    assert b" 100 " not in raw
+
+
+async def test_a_client_that_expects_100_continue_is_asked_for_its_body() -> None:
+    head = (
+        b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
+        b"Expect: 100-continue\r\n\r\n"
+    )
+    async with WireServer(attack_app()) as server:
+        stream = await server.connect()
+        await stream.send_all(head)
+        interim = await stream.receive_some(4096)
+        assert interim.startswith(b"HTTP/1.1 100 ")
+        await stream.send_all(b"hello")
+        response = await http_response(stream)
+        assert (response.status_code, response.body) == (200, b"5")
+        await stream.aclose()
+
+
+async def http_response(stream: trio.abc.ReceiveStream) -> WireResponse:
+    """Read one HTTP/1.1 response from ``stream``."""
+    client = h11.Connection(h11.CLIENT)
+    client.send(h11.Request(method="GET", target="/", headers=[("Host", "x")]))
+    client.send(h11.EndOfMessage())
+    status, headers, body = 0, Headers(), b""
+    while True:
+        event = client.next_event()
+        if event is h11.NEED_DATA:
+            client.receive_data(bytes(await stream.receive_some(4096)))
+        elif isinstance(event, h11.Response):
+            status = event.status_code
+            headers = Headers([(n.decode(), v.decode()) for n, v in event.headers])
+        elif isinstance(event, h11.Data):
+            body += bytes(event.data)
+        elif isinstance(event, h11.EndOfMessage):
+            return WireResponse(status, headers, body)
+
+
 async def test_a_chunked_body_growing_past_the_limit_gets_413(target: Target) -> None:
     response = await target.post("/echo", b"x" * 8192, headers=[("Transfer-Encoding", "chunked")])
     assert response.status_code == 413
@@ -308,6 +355,62 @@ async def test_a_request_head_sent_slowly_is_cut_off_by_the_server(
         with trio.fail_after(WAIT_S):
             assert await read_until_closed(slow) == b""  # closed, no response
         assert trio.current_time() == pytest.approx(server.config.keep_alive_timeout)
+
+
+# Request heads ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        pytest.param(b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n", id="line"),
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost: localhost\r\n" + b"X-A: b\r\n" * 4000 + b"\r\n",
+            id="header-lines",
+        ),
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost: localhost\r\n" + b"X-A: b\r\n" * 101 + b"\r\n",
+            id="just-too-many-lines",
+        ),
+    ],
+)
+async def test_an_oversized_head_gets_431_even_in_one_read(
+    wire_target: Target, head: bytes
+) -> None:
+    # h11 limits a head that is still arriving; one that arrives whole used to pass.
+    assert status_of(await wire_target.send_raw(head)) == 431
+
+
+async def test_content_length_with_transfer_encoding_closes_after_the_answer(
+    wire_target: Target,
+) -> None:
+    smuggled = (
+        b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+        b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    )
+    # RFC 9112 6.1: such a request is answered, and the connection closed after it, so a
+    # proxy that framed it by Content-Length cannot have a request smuggled through.
+    raw = await wire_target.send_raw(smuggled)
+    assert status_of(raw) == 200
+    assert raw.count(b"HTTP/1.1 ") == 1
+    assert b"connection: close" in raw.lower()
+
+
+async def test_http2_in_clear_text_is_not_spoken(wire_target: Target) -> None:
+    prior_knowledge = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    assert status_of(await wire_target.send_raw(prior_knowledge)) == 505
+    response = await wire_target.request(
+        "GET",
+        "/",
+        [
+            ("Connection", "Upgrade, HTTP2-Settings"),
+            ("Upgrade", "h2c"),
+            ("HTTP2-Settings", "AAMAAABkAARAAAAAAAIAAAAA"),
+        ],
+        b"",
+    )
+    assert (response.status_code, response.body) == (200, b"ok")  # answered in HTTP/1.1
 
 
 # Headers and URLs ------------------------------------------------------------------------

@@ -1,23 +1,38 @@
 """Hostile clients against ``trioframe run`` over real sockets, in a subprocess.
 
-These attacks used to hang, starve or bloat the server process itself, so the server runs
+These attacks used to hang, starve or pin the server process itself, so the server runs
 apart from the test: a server that stops answering fails the test at its bound instead of
-freezing the test run. After each attack, a bystander must still be served.
+freezing the test run. After an attack, a bystander must still be served.
 """
 
 from __future__ import annotations
 
+import socket
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import pytest
 import trio
 
-from tests.loopback import WAIT_S, http_get, running_server
+from tests.loopback import WAIT_S, ServerProcess, http_get, running_server
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 SERVE_E2E_APP = ("-m", "trioframe", "run", "tests.e2e_app:app", "--port", "0", "--no-access-log")
 HANDSHAKE = (
     "GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 )
+GET = "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"
 #: Attacks repeated per test: some of these races are lost only now and then.
 ROUNDS = 5
+#: What each endless response is, how to ask for it, and what the app reports of it.
+ENDLESS = {
+    "download": (GET.format(path="/download"), "download"),
+    "event-stream": (GET.format(path="/events"), "events"),
+    "websocket": (HANDSHAKE.format(path="/stream"), "stream"),
+}
 
 
 async def test_a_send_only_handler_stops_when_its_client_vanishes() -> None:
@@ -32,4 +47,91 @@ async def test_a_send_only_handler_stops_when_its_client_vanishes() -> None:
                 # The server used to spin in the handler's sends, answering nobody.
                 assert await http_get("127.0.0.1", port, "/") == (200, b'{"status":"ok"}\n')
             await server.wait_for(f"(?s)(e2e: flood cancelled.*?){{{round_number}}}")
+        assert await server.interrupt_and_wait() == 0
+
+
+@asynccontextmanager
+async def stalled(port: int, request: str) -> AsyncIterator[trio.SocketStream]:
+    """A client that sends ``request``, reads the start of the answer, and then nothing."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    # A small window: the server's writes block sooner.
+    stream.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        await stream.send_all(request.encode())
+        await stream.receive_some(1024)
+        yield stream
+    finally:
+        await stream.aclose()
+
+
+async def wait_for_ended(server: ServerProcess, what: str) -> None:
+    await server.wait_for(f"e2e: {what} started")
+    await server.wait_for(f"e2e: {what} ended")
+
+
+@pytest.mark.parametrize(
+    ("kind", "workers"),
+    [*((kind, "1") for kind in sorted(ENDLESS)), ("download", "2")],
+)
+async def test_shutdown_completes_while_a_client_stops_reading(kind: str, workers: str) -> None:
+    request, what = ENDLESS[kind]
+    command = (*SERVE_E2E_APP, "--workers", workers)
+    async with running_server(*command) as server:  # a grace period of 1 s
+        port = await server.wait_for_port()
+        with trio.fail_after(WAIT_S):
+            async with stalled(port, request):
+                await server.wait_for(f"e2e: {what} started")
+                # hypercorn's write to this client is shielded from cancellation: it used to
+                # hold the process until SIGKILL, and after_serving never ran.
+                assert await server.interrupt_and_wait() == 0
+    assert f"e2e: {what} ended" in server.output
+    assert "e2e: stopped cleanly" in server.output
+
+
+async def test_a_second_ctrl_c_ends_connections_that_stopped_reading() -> None:
+    long_grace = {"TRIOFRAME_GRACEFUL_SHUTDOWN_TIMEOUT": "3600"}
+    async with running_server(*SERVE_E2E_APP, env=long_grace) as server:
+        port = await server.wait_for_port()
+        with trio.fail_after(WAIT_S):
+            async with stalled(port, GET.format(path="/download")):
+                await server.wait_for("e2e: download started")
+                server.process.send_signal(2)
+                await server.wait_for("press Ctrl-C again to stop at once")
+                assert await server.interrupt_and_wait() == 0
+    assert "e2e: download ended" in server.output
+    assert "e2e: stopped cleanly" in server.output  # the shutdown hooks still ran
+
+
+async def test_a_client_that_stops_reading_is_dropped_after_the_send_timeout() -> None:
+    quick = {"TRIOFRAME_RESPONSE_SEND_TIMEOUT": "1", "TRIOFRAME_WEBSOCKET_SEND_TIMEOUT": "1"}
+    async with running_server(*SERVE_E2E_APP, env=quick) as server:
+        port = await server.wait_for_port()
+        for kind in ("download", "websocket"):
+            request, what = ENDLESS[kind]
+            with trio.fail_after(WAIT_S):
+                async with stalled(port, request):
+                    await wait_for_ended(server, what)
+                    assert await http_get("127.0.0.1", port, "/") == (200, b'{"status":"ok"}\n')
+        assert await server.interrupt_and_wait() == 0
+    assert server.output.count("took nothing of the response for 1 s") == 1
+    assert server.output.count("with 1008: the client read nothing for 1 s") == 1
+
+
+async def test_a_flooding_client_that_leaves_is_cleaned_up() -> None:
+    async with running_server(*SERVE_E2E_APP) as server:
+        port = await server.wait_for_port()
+        frame = b"\x81\xfe\xff\xff" + b"\x00\x00\x00\x00" + b"x" * 0xFFFF  # masked, 64 KiB
+        with trio.fail_after(WAIT_S):
+            stream = await trio.open_tcp_stream("127.0.0.1", port)
+            stream.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            await stream.send_all(HANDSHAKE.format(path="/echo").encode())
+            await stream.receive_some(1024)
+            # Echoes pile up unread until the server stops reading too.
+            with trio.move_on_after(2):
+                while True:
+                    await stream.send_all(frame)
+            await stream.aclose()
+            # The handler used to stay blocked, with its queue, until the server restarted.
+            await server.wait_for("e2e: echo ended")
+            assert await http_get("127.0.0.1", port, "/") == (200, b'{"status":"ok"}\n')
         assert await server.interrupt_and_wait() == 0

@@ -213,18 +213,54 @@ async def test_a_message_over_the_limit_closes_with_1009(
 async def test_protocol_violations_end_the_connection_alone(
     attacked: tuple[Connector, Handlers], payload: bytes, code: int
 ) -> None:
-    # wsproto reports the violation and hypercorn drops the connection; RFC 6455 would
-    # allow a close frame first, and if one comes it must carry the right code.
+    # hypercorn alone hangs up without a close frame; RFC 6455 7.1.7 asks for one.
     connector, handlers = attacked
     async with connector.websocket("/echo") as bystander:
         stream = await connector.raw_websocket()
         await handlers.wait_until(lambda: handlers.live == 2)
         await stream.send_all(payload)
-        assert await close_code_received(stream) in (code, None)
+        assert await close_code_received(stream) == code
         await stream.aclose()
         await handlers.wait_until(lambda: handlers.live == 1)  # the attacker's handler ended
         await bystander.send_message("unaffected")
         assert await bystander.get_message() == "unaffected"
+
+
+async def test_a_client_that_ignores_1009_is_cut_off(
+    attacked: tuple[Connector, Handlers],
+) -> None:
+    connector, handlers = attacked
+    stream = await connector.raw_websocket()
+    await handlers.wait_until(lambda: handlers.live == 1)
+    await stream.send_all(frame(TEXT, b"x" * 1025, fin=False))
+    # hypercorn alone sends 1009 and then buffers every continuation frame that follows.
+    # Here the connection ends with the close: sending more finds it gone.
+    with pytest.raises(trio.BrokenResourceError):  # noqa: PT012  the loop is the attack
+        for _ in range(10_000):
+            await stream.send_all(frame(0x0, b"y" * 1024, fin=False))
+    assert await close_code_received(stream) == 1009
+    await stream.aclose()
+    await handlers.wait_until(lambda: handlers.live == 0)
+
+
+async def test_compression_is_never_negotiated(attacked: tuple[Connector, Handlers]) -> None:
+    # wsproto inflates a compressed frame without any limit: 1 MiB could become 1 GiB.
+    connector, _ = attacked
+    stream = await connector.connect()
+    offer = HANDSHAKE.replace(
+        b"\r\n\r\n", b"\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+    )
+    await stream.send_all(offer)
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += await stream.receive_some(4096)
+    assert response.startswith(b"HTTP/1.1 101")
+    assert b"sec-websocket-extensions" not in response.lower()
+    compressed = bytearray(frame(TEXT, b"\xf2\x48\xcd\xc9\xc9\x07\x00"))
+    compressed[0] |= 0x40  # RSV1: a compressed message, which was not agreed
+    await stream.send_all(bytes(compressed))
+    assert await close_code_received(stream) == 1002
+    await stream.aclose()
 
 
 @pytest.mark.parametrize(

@@ -672,3 +672,62 @@ async def test_a_websocket_connecting_while_the_server_stops_is_refused(
             pass
     assert refused.value.response.status_code == 503
     assert b"shutting down" in await refused.value.response.get_data()
+
+
+class StalledClient(WebsocketPeer):
+    """A client that takes ``readable`` messages and then reads nothing more, behind a
+    server that gives up on a write after ``give_up_after`` seconds."""
+
+    def __init__(self, readable: int, give_up_after: float) -> None:
+        super().__init__()
+        self._readable = readable
+        self._give_up_after = give_up_after
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] in ("websocket.send", "websocket.close") and self._readable == 0:
+            await trio.sleep(self._give_up_after)
+            self.disconnect(1006)  # the server ended the connection
+            return
+        if message["type"] == "websocket.send":
+            self._readable -= 1
+        await super().send(message)
+
+
+async def test_a_client_that_stops_reading_is_closed_after_the_send_timeout(
+    app: Trioframe, autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.config["WEBSOCKET_SEND_TIMEOUT"] = 10
+    ended: list[tuple[str, float]] = []
+
+    @app.websocket("/ticker")
+    async def ticker() -> None:
+        try:
+            while True:
+                await websocket.send("tick")
+        except WebsocketDisconnect as gone:
+            ended.append((f"disconnect {gone.code}", trio.current_time()))
+            raise
+
+    peer = StalledClient(readable=3, give_up_after=10)
+    with trio.fail_after(60):
+        await app(websocket_scope("/ticker"), peer.receive, peer.send)
+    assert ended == [("disconnect 1008", 10.0)]
+    assert [m["type"] for m in peer.sent] == ["websocket.accept"] + ["websocket.send"] * 3
+    warnings = [r for r in caplog.records if "WEBSOCKET_SEND_TIMEOUT" in r.getMessage()]
+    assert len(warnings) == 1  # the close that could not be sent either is not logged again
+    assert "/ticker" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("value", [0, -1, "soon"])
+async def test_an_invalid_send_timeout_is_a_setup_error(
+    app: Trioframe, client: TestClient, value: object
+) -> None:
+    app.config["WEBSOCKET_SEND_TIMEOUT"] = value
+
+    @app.websocket("/ws")
+    async def handler() -> None:
+        await websocket.accept()
+
+    with pytest.raises(SetupError, match="WEBSOCKET_SEND_TIMEOUT"):
+        async with client.websocket("/ws"):
+            pass

@@ -6,10 +6,10 @@ import sys
 from typing import TYPE_CHECKING
 
 import click
-import hypercorn.run
 from hypercorn.utils import LifespanFailureError
 
 from ._serving import hypercorn_config, load_app, serve_forever
+from ._workers import run_workers
 
 if TYPE_CHECKING:
     from ._app import Trioframe
@@ -77,11 +77,9 @@ def run(
         graceful_timeout=graceful_timeout,
         application_path=app_path,
     )
-    if workers > 1 or reload:
-        # hypercorn's process manager runs and restarts the workers. (It exits with status
-        # 0 even when a worker failed to start: hypercorn issue 269.)
-        sys.exit(hypercorn.run.run(config))
     try:
+        if workers > 1 or reload:
+            sys.exit(run_workers(config, app_path, workers=workers, reload=reload))
         serve_forever(app, config)  # one worker: in this process, as app.run() serves
     except (LifespanFailureError, OSError) as error:  # OSError: the port is taken, say
         raise click.ClickException(str(error)) from None

@@ -20,7 +20,7 @@ How one request is served:
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import trio
 from werkzeug.datastructures import Headers
@@ -29,10 +29,11 @@ from werkzeug.sansio.utils import get_content_length
 from ._concurrency import calling_before_first_wait
 from ._context import RequestContext
 from ._request import Body
+from ._types import CONTINUE_EXTENSION
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from ._app import Trioframe
     from ._request import Request
@@ -73,6 +74,7 @@ def build_request(
         content_length=content_length,
         max_length=app.config["MAX_CONTENT_LENGTH"],
         timeout=app.config["BODY_TIMEOUT"],
+        before_first_read=_continue_sender(scope, headers),
     )
     return app.request_class(
         scope["method"],
@@ -89,6 +91,24 @@ def build_request(
         max_form_parts=app.config["MAX_FORM_PARTS"],
         json_loads=app.json.loads,
     )
+
+
+def _continue_sender(scope: HTTPScope, headers: Headers) -> Callable[[], Awaitable[None]] | None:
+    """How to send the ``100 Continue`` a client may wait for, where the server lets the app
+    choose when (trioframe's own server does; other servers send it on their own)."""
+    extension = scope.get("extensions", {}).get(CONTINUE_EXTENSION)
+    if extension is None:
+        return None
+    send_continue = cast("Callable[[], Awaitable[None]]", extension["send"])
+
+    async def continue_if_expected() -> None:
+        # Looked up only now: most requests never read a body, and none pays for this.
+        if headers.get("expect", "").lower() == "100-continue":
+            await send_continue()
+        else:
+            await trio.lowlevel.checkpoint()
+
+    return continue_if_expected
 
 
 async def handle_http(

@@ -16,7 +16,7 @@ from ._formparser import FileStorage, parse_form
 from ._json import parse_client_json
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from werkzeug.routing import Rule
 
@@ -34,6 +34,8 @@ class Body:
     announces it, otherwise as soon as the bytes received pass the limit. A client that
     keeps the reader waiting for more than ``timeout`` seconds in all raises
     `RequestTimeout` (408); time the view spends between reads does not count.
+    ``before_first_read`` is awaited once, when the body is first read and not refused
+    (the server then sends the ``100 Continue`` a client may be waiting for).
     """
 
     def __init__(
@@ -43,8 +45,10 @@ class Body:
         content_length: int | None,
         max_length: int | None,
         timeout: float | None = None,
+        before_first_read: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._chunks = chunks
+        self._before_first_read = before_first_read
         #: The length the client announced, if it did.
         self.content_length = content_length
         #: The most bytes accepted; ``None`` means no limit.
@@ -101,6 +105,9 @@ class Body:
             raise self._too_large(limit)
         self._reading = True
         try:
+            if self._before_first_read is not None:
+                before_first_read, self._before_first_read = self._before_first_read, None
+                await before_first_read()
             chunk = await self._receive_in_time()
         except trio.EndOfChannel:
             # Trio's channel reports the end without yielding; a read is a checkpoint anyway.

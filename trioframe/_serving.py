@@ -1,9 +1,10 @@
-"""Serving with hypercorn's trio worker: the configuration ``app.run()`` and ``trioframe run``
-share, and finding an app from a ``module:app`` path.
+"""Serving from the command line and ``app.run()``: the configuration both share, the
+signals, and finding an app from a ``module:app`` path.
 
-hypercorn does the serving: the trio worker, the protocols, access logs, worker processes,
-reloading, and the signals (Ctrl-C stops the server gracefully). trioframe only turns its
-own settings into hypercorn's ``Config``.
+The serving itself is `trioframe._server.Server`: hypercorn's trio worker and protocols,
+with every connection bounded in memory and time. This module turns the app's settings into
+hypercorn's ``Config`` (its websocket message limit among them, so hypercorn never buffers
+more than the app accepts) and runs the server until a signal stops it.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import hypercorn.trio
 import trio
 from hypercorn.config import Config as HypercornConfig
 
 from ._exceptions import single_errors_unwrapped
+from ._server import Server
 
 if TYPE_CHECKING:
+    import socket
+    from collections.abc import AsyncIterator
+
     from ._app import Trioframe
 
 
@@ -64,7 +68,15 @@ def hypercorn_config(
     )
     if application_path is not None:
         config.application_path = application_path
+    apply_app_limits(config, app)
     return config
+
+
+def apply_app_limits(config: HypercornConfig, app: Trioframe) -> None:
+    """Make hypercorn refuse a websocket message the app would refuse, before buffering it."""
+    max_message_size = app.config["WEBSOCKET_MAX_MESSAGE_SIZE"]
+    if max_message_size is not None:
+        config.websocket_max_message_size = max_message_size
 
 
 def serve_forever(app: Trioframe, config: HypercornConfig) -> None:
@@ -88,30 +100,94 @@ def serve_forever(app: Trioframe, config: HypercornConfig) -> None:
 
 
 async def serve_until_signalled(app: Trioframe, config: HypercornConfig) -> None:
-    """Serve until SIGINT or SIGTERM; a second signal stops at once, without the grace period.
+    """Serve until SIGINT or SIGTERM, as `serve_until_asked` says.
 
-    The signals arrive through Trio's signal receiver and end the server through hypercorn's
-    shutdown trigger, so no KeyboardInterrupt tears through a task: hypercorn's graceful
-    shutdown runs as it does under its own process manager.
+    The signals arrive through Trio's signal receiver, so no KeyboardInterrupt tears through
+    a task.
     """
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
-            stop_requested = trio.Event()
+        await serve_until_asked(app, config, await open_listeners(config), signals)
 
-            async def watch_signals() -> None:
-                async for _ in signals:
-                    if stop_requested.is_set():
-                        nursery.cancel_scope.cancel()  # asked twice: do not wait any longer
-                        return
-                    await config.log.info(
-                        "Shutting down gracefully; press Ctrl-C again to stop at once"
-                    )
-                    app._open_websockets.close_all()
-                    stop_requested.set()
 
-            nursery.start_soon(watch_signals)
-            await hypercorn.trio.serve(app, config, shutdown_trigger=stop_requested.wait)
+async def serve_until_asked(
+    app: Trioframe,
+    config: HypercornConfig,
+    listeners: list[trio.SocketListener],
+    requests: AsyncIterator[object],
+    *,
+    announce: bool = True,
+) -> None:
+    """Serve on ``listeners`` until asked to stop by ``requests``: the first stops
+    gracefully, the second ends every connection at once (the shutdown hooks still run),
+    a third cancels everything. ``announce`` logs what each one does."""
+    server = Server(app, config)
+    async with trio.open_nursery() as nursery:
+
+        async def obey() -> None:
+            count = 0
+            async for _ in requests:
+                count += 1
+                if count == 1:
+                    if announce:
+                        await config.log.info(
+                            "Shutting down gracefully; press Ctrl-C again to stop at once"
+                        )
+                    server.stop.gracefully()
+                elif count == 2:
+                    if announce:
+                        await config.log.info(
+                            "Ending every connection now; press Ctrl-C once more to skip "
+                            "the shutdown hooks"
+                        )
+                    server.stop.now()
+                else:
+                    nursery.cancel_scope.cancel()
+                    return
+
+        async def serve_then_stop_obeying(
+            *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
+        ) -> None:
+            await server.serve(listeners, task_status=task_status)
             nursery.cancel_scope.cancel()
+
+        nursery.start_soon(obey)
+        for bind in await nursery.start(serve_then_stop_obeying):
+            await config.log.info(f"Running on {bind} (CTRL + C to quit)")
+
+
+async def open_listeners(config: HypercornConfig) -> list[trio.SocketListener]:
+    """Bind the addresses in ``config`` and listen on them.
+
+    Raises:
+        OSError: an address could not be bound (a port in use, say).
+        ValueError: the configuration asks for TLS, which trioframe's serving does not do.
+    """
+    await trio.lowlevel.checkpoint()
+    return listen(config, bind_sockets(config))
+
+
+def bind_sockets(config: HypercornConfig) -> list[socket.socket]:
+    """Bind the addresses in ``config``, for `listen` here or in worker processes.
+
+    Raises:
+        OSError: an address could not be bound (a port in use, say).
+        ValueError: the configuration asks for TLS, which trioframe's serving does not do.
+    """
+    if config.ssl_enabled:
+        raise ValueError(
+            "trioframe's serving does not terminate TLS; put a proxy such as nginx in front "
+            "of it, or serve with hypercorn itself"
+        )
+    return config.create_sockets().insecure_sockets
+
+
+def listen(config: HypercornConfig, sockets: list[socket.socket]) -> list[trio.SocketListener]:
+    """Listen on bound sockets, as Trio listeners."""
+    listeners = []
+    for sock in sockets:
+        sock.listen(config.backlog)
+        listeners.append(trio.SocketListener(trio.socket.from_stdlib_socket(sock)))
+    return listeners
 
 
 def load_app(path: str) -> Trioframe:

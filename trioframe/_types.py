@@ -105,6 +105,10 @@ class LifespanShutdownCompleteEvent(TypedDict):
     type: Literal["lifespan.shutdown.complete"]
 
 
+#: The ASGI extension trioframe's own server adds to ``http`` scopes: its ``"send"`` is an
+#: async function that sends the ``100 Continue`` a client may wait for before its body.
+CONTINUE_EXTENSION = "trioframe.continue"
+
 # The raw ASGI boundary: servers pass plain dicts of their own types, so the entry point takes
 # any mapping and the handlers narrow it to the TypedDicts above once the scope type is known.
 ASGIScope: TypeAlias = Mapping[str, Any]

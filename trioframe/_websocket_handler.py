@@ -10,7 +10,8 @@ How one connection is served:
    and with it every task the handler started, whatever the handler was doing.
 3. When the handler ends, its outcome decides what the client gets: before accept, the
    HTTP response it returned (a denial); after accept, a close: 1000 when it returned,
-   1008 or 1011 when it failed, 1009 or 1008 when the client broke a limit.
+   1008 or 1011 when it failed, 1009 or 1008 when the client broke a limit, 1008 when it
+   read nothing of a message for ``WEBSOCKET_SEND_TIMEOUT``.
 4. ``teardown_websocket`` runs (shielded, bounded) and the reader is cancelled.
 
 When the server stops, it asks `OpenWebsockets` to close every connection at once, with
@@ -21,22 +22,29 @@ that cannot ask cancels the connection when its grace period ends, with the same
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import trio
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ._context import WebsocketContext
-from ._exceptions import InternalServerError, ServiceUnavailable, SetupError, strip_disconnects
+from ._exceptions import (
+    InternalServerError,
+    ServiceUnavailable,
+    SetupError,
+    WebsocketDisconnect,
+    strip_disconnects,
+)
 from ._http_handler import encode_headers, scope_details, send_response
 from ._response import http_exception_response
 from ._websocket import Websocket, WebsocketState
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from werkzeug.datastructures import Headers
 
@@ -64,6 +72,8 @@ CLOSE_ABNORMAL = 1006
 #: The close code and reason for a server that is shutting down.
 CLOSE_GOING_AWAY = 1001
 GOING_AWAY = (CLOSE_GOING_AWAY, "server shutting down")
+#: The close reason for a client that reads too slowly.
+TOO_SLOW = "the client read nothing for too long"
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,7 @@ class Limits:
     queue_size: int
     max_message_size: int | None
     overflow: str
+    send_timeout: float | None
 
     @classmethod
     def from_config(cls, config: dict[str, object]) -> Limits:
@@ -93,16 +104,43 @@ class Limits:
         max_size = config["WEBSOCKET_MAX_MESSAGE_SIZE"]
         if max_size is not None and not isinstance(max_size, int):
             raise SetupError(f"WEBSOCKET_MAX_MESSAGE_SIZE is {max_size!r}; use an int or None")
-        return cls(queue_size=queue_size, max_message_size=max_size, overflow=str(overflow))
+        send_timeout = config["WEBSOCKET_SEND_TIMEOUT"]
+        if send_timeout is not None and (
+            not isinstance(send_timeout, int | float) or send_timeout <= 0
+        ):
+            raise SetupError(
+                f"WEBSOCKET_SEND_TIMEOUT is {send_timeout!r}; use a number of seconds > 0, or "
+                "None to wait for ever"
+            )
+        return cls(
+            queue_size=queue_size,
+            max_message_size=max_size,
+            overflow=str(overflow),
+            send_timeout=None if send_timeout is None else float(send_timeout),
+        )
 
 
 class ASGITransport:
-    """Turns `Websocket` operations into ASGI messages."""
+    """Turns `Websocket` operations into ASGI messages.
 
-    def __init__(self, send: ASGISend, *, can_send_response: bool, logger: logging.Logger):
+    A message that took ``send_timeout`` or longer to send calls ``on_too_slow`` and makes
+    the operation raise `WebsocketDisconnect` with 1008.
+    """
+
+    def __init__(
+        self,
+        send: ASGISend,
+        *,
+        can_send_response: bool,
+        logger: logging.Logger,
+        send_timeout: float | None,
+    ):
         self._send = send
         self._can_send_response = can_send_response
         self._logger = logger
+        self._send_timeout = send_timeout
+        #: Called once a message could not be sent in time.
+        self.on_too_slow: Callable[[], None] = lambda: None
 
     async def accept(self, subprotocol: str | None, headers: Headers) -> None:
         message: WebsocketAcceptEvent = {
@@ -110,7 +148,7 @@ class ASGITransport:
             "subprotocol": subprotocol,
             "headers": encode_headers(headers),
         }
-        await self._send(message)
+        await self._send_in_time(message)
 
     async def send(self, data: str | bytes) -> None:
         message: WebsocketSendEvent = (
@@ -118,11 +156,11 @@ class ASGITransport:
             if isinstance(data, str)
             else {"type": "websocket.send", "text": None, "bytes": data}
         )
-        await self._send(message)
+        await self._send_in_time(message)
 
     async def close(self, code: int, reason: str) -> None:
         message: WebsocketCloseEvent = {"type": "websocket.close", "code": code, "reason": reason}
-        await self._send(message)
+        await self._send_in_time(message)
 
     async def reject(self, response: Response) -> None:
         if self._can_send_response:
@@ -137,6 +175,23 @@ class ASGITransport:
             # Without the denial-response extension, a close before accept is the only way
             # to refuse; servers answer it with 403.
             await self.close(1000, "")
+
+    async def _send_in_time(self, message: object) -> None:
+        if self._send_timeout is None:
+            await self._send(message)
+            return
+        # Checked when the send returns, not with a cancel scope around each message (which
+        # would cost every message more than the check): hypercorn's write cannot be
+        # cancelled anyway, and trioframe's server ends it at the same timeout.
+        deadline = trio.current_time() + self._send_timeout
+        try:
+            await self._send(message)
+        finally:
+            too_slow = trio.current_time() >= deadline
+            if too_slow:
+                self.on_too_slow()  # also when the late send ended in a cancel from outside
+        if too_slow:
+            raise WebsocketDisconnect(CLOSE_POLICY_VIOLATION, TOO_SLOW)
 
 
 @dataclass(eq=False)  # compared and hashed by identity: each is one live connection
@@ -227,10 +282,12 @@ async def handle_websocket(
         send,
         can_send_response="websocket.http.response" in scope.get("extensions", {}),
         logger=app.logger,
+        send_timeout=limits.send_timeout,
     )
     connection = Connection(
         build_websocket(app, scope, transport, inbound_receiver), trio.CancelScope()
     )
+    transport.on_too_slow = partial(_too_slow, app, connection, limits)
     propagating: Exception | None = None
     async with trio.open_nursery() as nursery:
         nursery.start_soon(read_messages, receive, inbound_sender, connection, limits)
@@ -289,6 +346,21 @@ async def read_messages(
                 return  # the handler has finished; nobody will read more
 
 
+def _too_slow(app: Trioframe, connection: Connection, limits: Limits) -> None:
+    """End a connection whose client read nothing of a message in time; log it once."""
+    if connection.close_request == (CLOSE_POLICY_VIOLATION, TOO_SLOW):
+        return
+    websocket = connection.websocket
+    app.logger.warning(
+        "Closing the websocket %s from %s with 1008: the client read nothing for %g s "
+        "(WEBSOCKET_SEND_TIMEOUT)",
+        websocket.path,
+        websocket.remote_addr,
+        limits.send_timeout,
+    )
+    connection.stop(CLOSE_POLICY_VIOLATION, TOO_SLOW)
+
+
 def _too_large(data: str | bytes, limit: int | None) -> bool:
     if limit is None or len(data) <= limit // 4:
         return False  # within the limit even at four UTF-8 bytes per character
@@ -318,12 +390,13 @@ async def _serve(app: Trioframe, connection: Connection) -> None:
             else:
                 response = await app.handle_websocket_exception(websocket, error)
         if connection.close_request != GOING_AWAY:
-            with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
+            # A client too slow to take the close gets no more time than for a message.
+            with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True), suppress(WebsocketDisconnect):
                 await _finish(connection, response)
     finally:
         if websocket.state in (WebsocketState.HANDSHAKE, WebsocketState.CONNECTED):
             # The server is stopping: it asked (close_all), or cancelled the connection.
-            with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
+            with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True), suppress(WebsocketDisconnect):
                 await _going_away(app, websocket)
         await context.end(error)
     if propagating is not None:

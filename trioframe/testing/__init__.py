@@ -1,8 +1,8 @@
 """Test trioframe apps in the test's own Trio run.
 
 ``app.test_client()`` calls the app directly, for HTTP and websockets; ``app.test_app()``
-runs its lifespan; `WireServer` serves it with hypercorn's trio server over in-memory
-streams, for tests that need the real protocol bytes.
+runs its lifespan; `WireServer` serves it with trioframe's server (hypercorn's protocols)
+over in-memory streams, for tests that need the real protocol bytes.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""The wire-level harness: hypercorn's trio server serving the app over in-memory streams.
+"""The wire-level harness: trioframe's server serving the app over in-memory streams.
 
-The same bytes as production cross the wire (hypercorn's h11 and wsproto protocols on the
-server side, h11 and trio-websocket on the client side), but through
-``trio.testing.memory_stream_pair`` instead of sockets, so tests stay fast, deterministic
-and usable under ``MockClock``. The server's start and stop follow ``trioframe run``:
-lifespan startup, serving, then on shutdown open websockets closed with 1001, a graceful
-period for in-flight requests (after which they are cancelled) and lifespan shutdown.
+The same bytes as production cross the wire (the server that ``trioframe run`` runs, with
+hypercorn's h11 and wsproto protocols, on one side; h11 and trio-websocket on the other),
+but through ``trio.testing.memory_stream_pair`` instead of sockets, so tests stay fast,
+deterministic and usable under ``MockClock``. The server starts and stops as under
+``trioframe run``: lifespan startup, serving, then on shutdown open websockets closed with
+1001, a graceful period for in-flight requests (after which they are ended) and lifespan
+shutdown.
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ import trio
 import trio.testing
 import trio_websocket
 from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio.lifespan import Lifespan
-from hypercorn.trio.tcp_server import TCPServer
-from hypercorn.trio.worker_context import WorkerContext
-from hypercorn.utils import wrap_app
 from werkzeug.datastructures import Headers
+
+from trioframe._server import Server
+from trioframe._serving import apply_app_limits
 
 from ._nursery import HeldNursery
 
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
     from contextlib import AbstractAsyncContextManager
     from types import TracebackType
-
-    from hypercorn.typing import AppWrapper
 
     from trioframe._app import Trioframe
 
@@ -83,6 +81,9 @@ class _InMemoryConnection:
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         await self._stream.send_all(data)
 
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._stream.wait_send_all_might_not_block()
+
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
         return await self._stream.receive_some(max_bytes)
 
@@ -94,7 +95,7 @@ class _InMemoryConnection:
 
 
 class WireServer:
-    """hypercorn's trio server running the app in the test, reached over in-memory streams.
+    """trioframe's server running the app in the test, reached over in-memory streams.
 
     ``async with WireServer(app) as server:`` runs the lifespan startup and starts serving;
     leaving the block (or ``await server.shutdown()``) stops it as ``trioframe run`` does:
@@ -114,13 +115,9 @@ class WireServer:
         self.config = config or HypercornConfig()
         if config is None:
             self.config.graceful_timeout = float(app.config["GRACEFUL_SHUTDOWN_TIMEOUT"])
-        self._app_wrapper: AppWrapper = wrap_app(
-            self._observe_lifespan, self.config.wsgi_max_body_size, "asgi"
-        )
-        self._started = False
-        self._context = WorkerContext(None)
-        self._connections: trio.Nursery | None = None
-        self._stop = trio.Event()
+            apply_app_limits(self.config, app)
+        self._server = Server(app, self.config)
+        self._serving = False
         self._stopped = trio.Event()
         self._next_port = 50000
         self._held = HeldNursery("a WireServer")
@@ -143,48 +140,16 @@ class WireServer:
             await self._held.close(exc_type, exc, tb)
 
     async def _serve(
-        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+        self, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        lifespan = Lifespan(self._app_wrapper, self.config, {})
         try:
-            async with trio.open_nursery() as lifespan_nursery:
-                await lifespan_nursery.start(lifespan.handle_lifespan)
-                await lifespan.wait_for_startup()
-                if not self._started:
-                    # Startup failed; the lifespan task is about to raise that, which cancels
-                    # this wait. (hypercorn marks startup as done just before it raises.)
-                    await trio.sleep_forever()
-                async with trio.open_nursery() as connections:
-                    self._connections = connections
-                    task_status.started()
-                    await self._stop.wait()
-                    # hypercorn's worker: stop, then a grace period, then cancel what is left.
-                    await self._context.terminated.set()
-                    connections.cancel_scope.deadline = (
-                        trio.current_time() + self.config.graceful_timeout
-                    )
-                self._connections = None
-                await lifespan.wait_for_shutdown()
-                lifespan_nursery.cancel_scope.cancel()
+            await self._server.serve([], task_status=task_status)
         finally:
             self._stopped.set()
 
-    async def _observe_lifespan(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
-            return
-
-        async def observed_send(message: Any) -> None:
-            if message["type"] == "lifespan.startup.complete":
-                self._started = True
-            await send(message)
-
-        await self.app(scope, receive, observed_send)
-
     async def shutdown(self) -> None:
         """Stop the server as ``trioframe run`` does, and wait until it has stopped."""
-        self.app._open_websockets.close_all()
-        self._stop.set()
+        self._server.stop.gracefully()
         await self._stopped.wait()
 
     async def connect(self) -> trio.abc.HalfCloseableStream:
@@ -193,19 +158,16 @@ class WireServer:
         Raises:
             RuntimeError: the server is not serving.
         """
-        if self._connections is None:
-            raise RuntimeError("the WireServer is not serving; connect inside its async with")
         client, server = trio.testing.memory_stream_pair()
         self._next_port += 1
-        connection = _InMemoryConnection(server, (CLIENT_HOST, self._next_port))
-        tcp_server = TCPServer(
-            self._app_wrapper,
-            self.config,
-            self._context,
-            {},
-            cast("trio.SSLStream[trio.SocketStream]", connection),  # hypercorn reads .socket
-        )
-        self._connections.start_soon(tcp_server.run)
+        try:
+            self._server.open_connection(
+                _InMemoryConnection(server, (CLIENT_HOST, self._next_port))
+            )
+        except RuntimeError:
+            raise RuntimeError(
+                "the WireServer is not serving; connect inside its async with"
+            ) from None
         await trio.lowlevel.checkpoint()
         return client
 

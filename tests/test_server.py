@@ -1,0 +1,128 @@
+"""trioframe's server: a connection's writes are bounded in time, even where hypercorn shields
+them from cancellation, and a connection can be ended at once."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from trioframe._server import SEND_SLICE_BYTES, GuardedStream
+
+
+class Endpoint:
+    """The server's end of a lockstep stream pair, with the ``socket`` hypercorn reads."""
+
+    def __init__(self, stream: trio.abc.HalfCloseableStream) -> None:
+        self._stream = stream
+        self.socket = _Addresses()
+        self.closed = False
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._stream.wait_send_all_might_not_block()
+
+    async def send_eof(self) -> None:
+        await self._stream.send_eof()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self._stream.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        self.closed = True
+        await self._stream.aclose()
+
+
+class _Addresses:
+    family = socket.AF_INET
+
+    def getpeername(self) -> tuple[str, int]:
+        return ("127.0.0.1", 50000)
+
+
+def guarded(send_timeout: float | None) -> tuple[GuardedStream, Endpoint, Any, list[str]]:
+    """A guarded stream whose peer reads only when the test does (lockstep)."""
+    client, server = trio.testing.lockstep_stream_pair()
+    endpoint = Endpoint(server)
+    timeouts: list[str] = []
+    stream = GuardedStream(endpoint, send_timeout, lambda _: timeouts.append("timed out"))
+    return stream, endpoint, client, timeouts
+
+
+async def shielded_send(stream: GuardedStream, data: bytes) -> None:
+    # As hypercorn writes: no cancel from outside reaches this send.
+    with trio.CancelScope(shield=True):
+        await stream.send_all(data)
+
+
+async def test_a_write_the_client_never_takes_gives_up(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    stream, endpoint, _, timeouts = guarded(send_timeout=30)
+    with pytest.raises(trio.BrokenResourceError, match="took nothing"):
+        await shielded_send(stream, b"x" * 10)
+    assert trio.current_time() == 30
+    assert timeouts == ["timed out"]
+    assert endpoint.closed
+    assert stream.aborted
+    with pytest.raises(trio.ClosedResourceError):
+        await stream.send_all(b"more")
+
+
+async def test_a_slow_reader_is_not_a_stopped_one(autojump_clock: trio.testing.MockClock) -> None:
+    stream, _, client, timeouts = guarded(send_timeout=30)
+    data = b"x" * (4 * SEND_SLICE_BYTES)
+    received = bytearray()
+
+    async def read_slowly() -> None:
+        while len(received) < len(data):
+            await trio.sleep(20)  # under the timeout each time, far over it in all
+            received.extend(await client.receive_some(SEND_SLICE_BYTES))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read_slowly)
+        await shielded_send(stream, data)
+    assert received == data
+    assert trio.current_time() >= 80
+    assert timeouts == []
+
+
+async def test_without_a_timeout_a_write_waits_for_the_client(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    stream, _, client, timeouts = guarded(send_timeout=None)
+
+    async def read_much_later() -> None:
+        await trio.sleep(3600)
+        await client.receive_some()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read_much_later)
+        await shielded_send(stream, b"patience")
+    assert trio.current_time() == 3600
+    assert timeouts == []
+
+
+async def test_abort_ends_a_write_in_progress() -> None:
+    stream, endpoint, _, timeouts = guarded(send_timeout=None)
+    outcome: list[str] = []
+
+    async def write() -> None:
+        try:
+            await shielded_send(stream, b"never read")
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            outcome.append("ended")
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(write)
+            await trio.testing.wait_all_tasks_blocked()
+            await stream.abort()
+    assert outcome == ["ended"]
+    assert endpoint.closed
+    assert timeouts == []  # ended on purpose, not timed out

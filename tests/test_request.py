@@ -332,6 +332,34 @@ async def test_body_timeout_can_be_changed_per_request(
     assert peer.status == status
 
 
+async def test_a_chunked_form_is_refused_as_it_grows_past_the_form_limit(app: Trioframe) -> None:
+    app.config.update(MAX_FORM_MEMORY_SIZE=1000, MAX_CONTENT_LENGTH=None)
+
+    @app.post("/form")
+    async def form() -> str:
+        return str(len(await request.form))
+
+    # Sent chunked (no Content-Length), 100 chunks of 500 bytes: 50 times the form limit.
+    peer = Peer([b"a=" + b"x" * 498] * 100)
+    scope = http_scope(
+        "/form",
+        method="POST",
+        headers=[(b"content-type", b"application/x-www-form-urlencoded")],
+    )
+    received_when_answered: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            received_when_answered.append(peer.received_count)
+        await peer.send(message)
+
+    await app(scope, peer.receive, send)
+    assert peer.status == 413
+    assert b"MAX_FORM_MEMORY_SIZE" in b"".join(peer.body_chunks)
+    # Refused as it passed the limit (the rest is discarded after), not once read whole.
+    assert received_when_answered[0] <= 4
+
+
 async def test_limit_can_be_raised_per_request(app: Trioframe, client: TestClient) -> None:
     app.config["MAX_CONTENT_LENGTH"] = 10
 

@@ -125,9 +125,8 @@ async def _parse_urlencoded(
         and declared > max_form_memory_size
     ):
         raise too_large
-    data = await body.read()
-    if max_form_memory_size is not None and len(data) > max_form_memory_size:
-        raise too_large
+    # Checked as the body arrives: a chunked body announces no length.
+    data = await body.read(max_form_memory_size, too_large)
     try:
         pairs = parse_qsl(
             data.decode("utf-8", "replace"),

@@ -75,8 +75,13 @@ class Body:
         self._iterated = True
         return chunk
 
-    async def read(self) -> bytes:
+    async def read(self, limit: int | None = None, refusal: HTTPException | None = None) -> bytes:
         """Read the whole body and keep it; later calls return the same bytes.
+
+        Args:
+            limit: Stop reading, and raise ``refusal``, as soon as more than this many bytes
+                have arrived (a form's own limit, lower than ``max_length``).
+            refusal: What to raise past ``limit``.
 
         Raises:
             RequestEntityTooLarge: the body is over ``max_length``.
@@ -85,6 +90,8 @@ class Body:
         """
         if self._data is not None:
             await trio.lowlevel.checkpoint()
+            if limit is not None and refusal is not None and len(self._data) > limit:
+                raise refusal
             return self._data
         if self._iterated:
             raise RuntimeError(
@@ -92,8 +99,12 @@ class Body:
                 "read it either by iterating or with get_data(), not both."
             )
         parts = []
+        size = 0
         while (chunk := await self._next_chunk()) is not None:
             parts.append(chunk)
+            size += len(chunk)
+            if limit is not None and refusal is not None and size > limit:
+                raise refusal
         self._data = b"".join(parts)
         return self._data
 

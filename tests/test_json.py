@@ -2,16 +2,22 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+import json
 import uuid
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import trio
+import trio.testing
 
-from trioframe import JSONProvider, Trioframe
+from trioframe import JSONProvider, Trioframe, request
 
 if TYPE_CHECKING:
     from trioframe.testing import TestClient
+
+
+JSON_TYPE = {"Content-Type": "application/json"}
 
 
 @dataclasses.dataclass
@@ -80,3 +86,78 @@ async def test_a_custom_provider(client: TestClient, app: Trioframe) -> None:
     response = await client.get("/")
     assert response.mimetype == "application/vnd.api+json"
     assert await response.get_data(as_text=True) == '{"z":"é","a":"b"}\n'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "[1,]",
+        '{"a": 1,}',
+        "[1 2]",
+        '{"a" 1}',
+        "{1: 2}",
+        '{"a": 1} x',
+        "[",
+        '{"a": [1, }',
+        "\ufeff[]",
+        "[NaN, tru]",
+        '"unterminated',
+    ],
+)
+async def test_json_parsed_in_pieces_refuses_what_json_loads_refuses(
+    app: Trioframe, text: str
+) -> None:
+    with pytest.raises(json.JSONDecodeError) as by_loads:
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError) as in_pieces:
+        await app.json.loads_in_pieces(text, piece_chars=1)
+    assert str(in_pieces.value) == str(by_loads.value)
+
+
+async def test_a_large_json_body_lets_other_requests_run(app: Trioframe) -> None:
+    items = [{"id": number, "name": f"item {number}"} for number in range(20_000)]
+    body = json.dumps({"items": items}).encode()
+    assert len(body) > app.config["JSON_PIECEWISE_THRESHOLD"]
+    ran_meanwhile: list[int] = []
+
+    @app.post("/import")
+    async def import_items() -> dict[str, int]:
+        async with trio.open_nursery() as nursery:
+            turns = [0]
+
+            async def other_request() -> None:
+                while True:
+                    turns[0] += 1
+                    await trio.lowlevel.checkpoint()
+
+            nursery.start_soon(other_request)
+            await request.get_data()  # the body is in; from here on, only the parse
+            started = turns[0]
+            parsed = await request.get_json()
+            ran_meanwhile.append(turns[0] - started)
+            nursery.cancel_scope.cancel()
+        return {"count": len(parsed["items"])}
+
+    client = app.test_client()
+    for threshold in (app.config["JSON_PIECEWISE_THRESHOLD"], None):
+        app.config["JSON_PIECEWISE_THRESHOLD"] = threshold
+        response = await client.post("/import", data=body, headers=JSON_TYPE)
+        assert await response.get_json() == {"count": 20_000}
+    pieces, whole = ran_meanwhile
+    assert pieces >= 10  # the parse let the other task run, again and again
+    assert whole <= 2  # parsed at once: it waited for nothing
+
+
+async def test_a_provider_with_another_parser_is_called_whole(app: Trioframe) -> None:
+    calls: list[str] = []
+
+    class Counting(JSONProvider):
+        def loads(self, data: str | bytes, **kwargs: Any) -> Any:
+            calls.append("loads")
+            return super().loads(data, **kwargs)
+
+    app.json = Counting(app)
+    with trio.testing.assert_checkpoints():
+        assert await app.json.loads_in_pieces(b'{"a": [1, 2]}') == {"a": [1, 2]}
+    assert calls == ["loads"]

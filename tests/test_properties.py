@@ -4,6 +4,7 @@
 - Headers: any valid header a client sends reaches the view unchanged, any valid header a
   view sets reaches the client unchanged, and a value with a line break never reaches it.
 - Return values: every shape a view may return becomes the response it describes.
+- JSON: a document parsed in pieces is what ``json.loads`` makes of it.
 """
 
 from __future__ import annotations
@@ -238,3 +239,30 @@ async def test_what_is_not_a_response_is_a_clear_type_error(rv: object) -> None:
     async with app.app_context():
         with pytest.raises(TypeError, match="return"):
             await app.make_response(rv)  # type: ignore[arg-type]  # invalid on purpose
+
+
+# JSON ------------------------------------------------------------------------------------
+
+json_leaves: st.SearchStrategy[Any] = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(st.characters(blacklist_categories=["Cs"]))
+)
+json_documents = st.recursive(
+    json_leaves,
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=30,
+)
+JSON_APP = Trioframe(__name__)
+
+
+@PROPERTY_SETTINGS
+@given(json_documents, st.sampled_from([0, 1, 2]), st.integers(1, 64))
+async def test_json_parsed_in_pieces_is_what_json_loads_gives(
+    value: Any, indent: int, piece_chars: int
+) -> None:
+    text = json.dumps(value, indent=indent or None)
+    parsed = await JSON_APP.json.loads_in_pieces(text.encode(), piece_chars=piece_chars)
+    assert parsed == json.loads(text)

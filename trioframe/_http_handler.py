@@ -90,6 +90,8 @@ def build_request(
         max_form_memory_size=app.config["MAX_FORM_MEMORY_SIZE"],
         max_form_parts=app.config["MAX_FORM_PARTS"],
         json_loads=app.json.loads,
+        json_loads_in_pieces=app.json.loads_in_pieces,
+        json_piecewise_threshold=app.config["JSON_PIECEWISE_THRESHOLD"],
     )
 
 

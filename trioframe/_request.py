@@ -13,7 +13,7 @@ from werkzeug.sansio.utils import get_host
 
 from ._exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout, UnsupportedMediaType
 from ._formparser import FileStorage, parse_form
-from ._json import parse_client_json
+from ._json import parse_client_json, parse_client_json_in_pieces
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -264,6 +264,8 @@ class Request(BaseRequestWebsocket):
         max_form_memory_size: int | None = None,
         max_form_parts: int | None = None,
         json_loads: Callable[[bytes], Any] = json.loads,
+        json_loads_in_pieces: Callable[[bytes], Awaitable[Any]] | None = None,
+        json_piecewise_threshold: int | None = None,
     ) -> None:
         super().__init__(
             method, scheme, server, root_path, path, query_string, headers, remote_addr
@@ -277,6 +279,10 @@ class Request(BaseRequestWebsocket):
         #: The most fields or parts a form may have.
         self.max_form_parts = max_form_parts
         self.json_loads = json_loads
+        #: Parses a JSON body yielding between pieces, for bodies over
+        #: ``json_piecewise_threshold`` bytes (``JSON_PIECEWISE_THRESHOLD``).
+        self.json_loads_in_pieces = json_loads_in_pieces
+        self.json_piecewise_threshold = json_piecewise_threshold
         self._json: Any = _NOT_LOADED
         self._form: ImmutableMultiDict[str, str] | None = None
         self._files: ImmutableMultiDict[str, FileStorage] | None = None
@@ -348,8 +354,18 @@ class Request(BaseRequestWebsocket):
             await trio.lowlevel.checkpoint()
             return self._json
         data = await self.get_data()
+        threshold = self.json_piecewise_threshold
         try:
-            self._json = parse_client_json(self.json_loads, data, "the JSON body")
+            if (
+                self.json_loads_in_pieces is not None
+                and threshold is not None
+                and len(data) > threshold
+            ):
+                self._json = await parse_client_json_in_pieces(
+                    self.json_loads_in_pieces, data, "the JSON body"
+                )
+            else:
+                self._json = parse_client_json(self.json_loads, data, "the JSON body")
         except BadRequest:
             if silent:
                 return None

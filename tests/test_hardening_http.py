@@ -521,3 +521,27 @@ async def test_trusted_hosts_refuse_forged_hosts() -> None:
         assert b"TRUSTED_HOSTS" in forged.body
         assert (await target.get("/")).status_code == 200
         assert (await target.get("/", headers=[("Host", "LOCALHOST")])).status_code == 200
+
+
+async def test_a_client_that_half_closes_is_a_client_that_left() -> None:
+    # A half-close cannot be told from a client that is gone, and a view that goes on for a
+    # client that left is what trioframe must not allow; nginx judges it the same way.
+    app = attack_app()
+    outcome: list[str] = []
+
+    @app.get("/wait")
+    async def wait() -> str:
+        try:
+            await trio.sleep(5)
+        except trio.Cancelled:
+            outcome.append("cancelled")
+            raise
+        return "answered"
+
+    async with WireServer(app) as server:
+        stream = await server.connect()
+        await stream.send_all(b"GET /wait HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        await stream.send_eof()
+        assert await read_until_closed(stream) == b""
+        await stream.aclose()
+    assert outcome == ["cancelled"]

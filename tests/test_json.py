@@ -161,3 +161,12 @@ async def test_a_provider_with_another_parser_is_called_whole(app: Trioframe) ->
     with trio.testing.assert_checkpoints():
         assert await app.json.loads_in_pieces(b'{"a": [1, 2]}') == {"a": [1, 2]}
     assert calls == ["loads"]
+
+
+@pytest.mark.parametrize("piece_chars", [1, 7, 64, 1000])
+async def test_runs_of_items_split_only_between_items(app: Trioframe, piece_chars: int) -> None:
+    # Separators inside strings and nested values must never be taken for the array's own.
+    record = {"text": 'a,b},{"c": 1],[', "nested": [{"x": [1, 2]}, {"y": "},"}], "n": 1.5}
+    document = json.dumps({"records": [record] * 200, "tail": [[1, 2], [3, [4, 5]]] * 50})
+    parsed = await app.json.loads_in_pieces(document, piece_chars=piece_chars)
+    assert parsed == json.loads(document)

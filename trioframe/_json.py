@@ -99,6 +99,7 @@ class _PiecewiseParser:
         self._decoder = json.JSONDecoder()
         self._piece_chars = piece_chars
         self._next_checkpoint = piece_chars
+        self._separators = [(",", 0), ("},", 1), ("],", 1)]
 
     async def document(self) -> Any:
         if self._text.startswith("\ufeff"):
@@ -135,7 +136,16 @@ class _PiecewiseParser:
         index = self._skip(index)
         if self._text[index : index + 1] == "]":
             return items, index + 1
+        bulk_from = index
         while True:
+            if index >= bulk_from:
+                run = self._run_of_items(index)
+                if run is not None:
+                    items.extend(run[0])
+                    index = self._skip(run[1])
+                    await self._progress(index)
+                    continue
+                bulk_from = index + self._piece_chars  # item by item for a piece first
             item, index = await self._value(index, depth)
             items.append(item)
             await self._progress(index)
@@ -144,6 +154,33 @@ class _PiecewiseParser:
                 return items, index + 1
             self._expect(index, ",", "Expecting ',' delimiter")
             index = self._skip(index + 1)
+
+    def _run_of_items(self, index: int) -> tuple[list[Any], int] | None:
+        """About a piece of the array's items from ``index``, parsed in one call, and where
+        the next item starts; ``None`` where that cannot be done.
+
+        The run ends at a comma a piece ahead. Parsed as the items of an array, the text up
+        to it is valid only if that comma separates two items of this array: from the start
+        of an item, JSON splits into values one way only, so a comma inside a string or a
+        nested value leaves an unfinished one. Each item is then exactly what parsing it
+        alone gives.
+        """
+        ahead = index + self._piece_chars
+        # The first comma ahead, or one right after an object or an array, as between the
+        # items of an array of records; the one that worked last is tried first.
+        for separator, offset in list(self._separators):
+            found = self._text.find(separator, ahead)
+            if found == -1 or found - index > 2 * self._piece_chars:
+                continue  # none ahead, or too far to keep the piece short
+            boundary = found + offset
+            try:
+                run: list[Any] = json.loads(f"[{self._text[index:boundary]}]")
+            except ValueError:
+                continue
+            self._separators.remove((separator, offset))
+            self._separators.insert(0, (separator, offset))
+            return run, boundary + 1
+        return None
 
     async def _object(self, index: int, depth: int) -> tuple[dict[str, Any], int]:
         pairs: dict[str, Any] = {}

@@ -295,20 +295,23 @@ async def test_a_client_that_vanishes_during_the_handshake(
     assert handlers.teardowns == 1  # only the echo just now ever reached the app
 
 
-async def test_a_half_sent_handshake_is_dropped_by_the_keep_alive_timeout(
-    autojump_clock: trio.testing.MockClock,
+@pytest.mark.parametrize(
+    "sent", [pytest.param(HANDSHAKE[:40], id="half-a-handshake"), pytest.param(b"", id="nothing")]
+)
+async def test_a_connection_the_client_closes_is_released_at_once(
+    autojump_clock: trio.testing.MockClock, sent: bytes
 ) -> None:
-    # The app never sees the request. hypercorn keeps the connection's tasks until its
-    # keep-alive timeout passes, even though the client has already closed its end.
+    # hypercorn alone keeps the connection's socket and tasks until its keep-alive timer
+    # fires (5 s), though the client has closed its end. The app never sees the request.
     handlers = Handlers()
     with trio.fail_after(WAIT_S):
         async with WireServer(attack_app(handlers)) as server:
             with counting_tasks() as counter:
                 stream = await server.connect()
-                await stream.send_all(HANDSHAKE[:40])
+                await stream.send_all(sent)
                 await stream.aclose()
-                await trio.sleep(server.config.keep_alive_timeout)
                 await trio.testing.wait_all_tasks_blocked()
+                assert trio.current_time() < server.config.keep_alive_timeout
                 assert counter.alive == set()
     assert handlers.teardowns == 0
 

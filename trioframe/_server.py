@@ -232,6 +232,9 @@ class Connection(TCPServer):
                 self.protocol = self._protocol  # type: ignore[assignment]
                 await self.idle_task.restart(self._task_group, self._idle_timeout)
                 await self._read_data()
+                # The client has closed its end: hypercorn would keep the socket, and its
+                # tasks, until the keep-alive timer fires; nothing is left to wait for.
+                await self.idle_task.stop()
         except OSError:
             pass
         finally:

@@ -523,22 +523,54 @@ async def test_trusted_hosts_refuse_forged_hosts() -> None:
         assert (await target.get("/", headers=[("Host", "LOCALHOST")])).status_code == 200
 
 
-async def test_a_client_that_half_closes_is_a_client_that_left() -> None:
-    # A half-close cannot be told from a client that is gone, and a view that goes on for a
-    # client that left is what trioframe must not allow; nginx judges it the same way.
+def half_close_app(outcome: list[str]) -> Trioframe:
     app = attack_app()
-    outcome: list[str] = []
 
     @app.get("/wait")
     async def wait() -> str:
         try:
-            await trio.sleep(5)
+            await trio.sleep(1)
         except trio.Cancelled:
             outcome.append("cancelled")
             raise
+        outcome.append("answered")
         return "answered"
 
-    async with WireServer(app) as server:
+    return app
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        pytest.param(b"GET /wait HTTP/1.1\r\nHost: localhost\r\nConnection: close", id="close"),
+        pytest.param(b"GET /wait HTTP/1.0\r\nHost: localhost", id="http-1.0"),
+    ],
+)
+async def test_a_client_that_says_it_is_done_and_half_closes_is_answered(
+    autojump_clock: trio.testing.MockClock, request_line: bytes
+) -> None:
+    # It said this request is its last, so shutting its sending side is how it says it has
+    # nothing more to send, not that it left (as fortio's -halfclose, or nc, do).
+    outcome: list[str] = []
+    async with WireServer(half_close_app(outcome)) as server:
+        stream = await server.connect()
+        await stream.send_all(request_line + b"\r\n\r\n")
+        await stream.send_eof()
+        response = await read_until_closed(stream)
+        await stream.aclose()
+    assert status_of(response) == 200
+    assert response.endswith(b"answered")
+    assert outcome == ["answered"]
+
+
+async def test_a_keep_alive_client_that_half_closes_is_a_client_that_left(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A client that meant to send more requests and shuts its side cannot be told from one
+    # that is gone, and a view that goes on for a client that left is what trioframe must
+    # not allow; nginx judges it the same way.
+    outcome: list[str] = []
+    async with WireServer(half_close_app(outcome)) as server:
         stream = await server.connect()
         await stream.send_all(b"GET /wait HTTP/1.1\r\nHost: localhost\r\n\r\n")
         await stream.send_eof()

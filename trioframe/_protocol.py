@@ -9,7 +9,9 @@ with these subclasses where hypercorn alone falls short of what trioframe promis
   `MAX_HEADER_LINES` lines with 431, also when it arrives in one read (h11 only limits an
   incomplete head). It closes the connection after a request that has both
   ``Content-Length`` and ``Transfer-Encoding`` (RFC 9112 6.1). It holds ``100 Continue``
-  back until the app reads the body, so a body the app refuses is never asked for.
+  back until the app reads the body, so a body the app refuses is never asked for. And it
+  tells the connection when a client that shuts its sending side still wants its answer
+  (`HTTP11Protocol.half_close_expected`).
 - `GuardedWebsocket` never negotiates permessage-deflate (wsproto inflates a frame without
   any limit), ends the connection once a message passes the size limit (hypercorn sends
   1009 and then keeps buffering whatever follows), and sends a close frame with 1002 or
@@ -93,6 +95,9 @@ class HTTP11Protocol(H11Protocol):
         self._guard = guard
         self._close_after_response = False
         self._continue_wanted = False
+        #: Whether the client said this request is its last (``Connection: close``, HTTP/1.0).
+        self._last_request = False
+        self._answered = trio.Event()
 
     async def handle(self, event: Event) -> None:
         # A refused request is answered, and the connection is closing: the rest is not read.
@@ -121,7 +126,28 @@ class HTTP11Protocol(H11Protocol):
     async def stream_send(self, event: StreamEvent) -> None:
         if self._close_after_response and isinstance(event, ResponseEvent):
             event = dataclasses.replace(event, headers=[*event.headers, (b"connection", b"close")])
+        if isinstance(event, StreamClosed):
+            self._answered.set()
         await super().stream_send(event)
+
+    def half_close_expected(self) -> bool:
+        """Whether a client that shuts its sending side now still wants the answer.
+
+        A client that said its request is the last one (``Connection: close``, or HTTP/1.0
+        without keep-alive) and has sent it whole has nothing more to send: shutting its
+        side is how some clients say so. Any other client closing its side has gone.
+        """
+        return (
+            self._last_request
+            and isinstance(self.stream, HTTPStream)
+            # Its request is in whole: DONE, or MUST_CLOSE when it said it was the last.
+            and self.connection.their_state in (h11.DONE, h11.MUST_CLOSE)
+            and not self._answered.is_set()
+        )
+
+    async def wait_answered(self) -> None:
+        """Wait until the response to the current request is complete (or was not begun)."""
+        await self._answered.wait()
 
     async def _check_protocol(self, event: h11.Request) -> None:
         """Ignore ``Upgrade: h2c``; the version check in `_create_stream` refuses HTTP/2."""
@@ -132,6 +158,8 @@ class HTTP11Protocol(H11Protocol):
         # RFC 9112 6.1: a request with both may have been framed differently by a proxy.
         self._close_after_response = b"content-length" in names and b"transfer-encoding" in names
         self._continue_wanted = False
+        self._answered = trio.Event()
+        self._last_request = not _keeps_alive(request)
         stream: HTTPStream | WSStream
         if _is_websocket_upgrade(request):
             stream = GuardedWebsocket(
@@ -191,6 +219,18 @@ class HTTP11Protocol(H11Protocol):
         await self._send_error_response(status_code)
         await self.send(Closed())
         raise _Refused()
+
+
+def _keeps_alive(request: h11.Request) -> bool:
+    tokens = {
+        token.strip().lower()
+        for name, value in request.headers
+        if name == b"connection"
+        for token in value.split(b",")
+    }
+    if request.http_version == b"1.0":
+        return b"keep-alive" in tokens
+    return b"close" not in tokens
 
 
 def _is_websocket_upgrade(request: h11.Request) -> bool:

@@ -18,13 +18,15 @@ it asks for a request's body (the ``100 Continue`` a client may wait for).
 
 from __future__ import annotations
 
+import math
 import socket as _socket
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
+from hypercorn.events import Closed, RawData
 from hypercorn.trio.lifespan import Lifespan
-from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.trio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState
 from hypercorn.utils import parse_socket_addr, repr_socket_addr, wrap_app
@@ -122,9 +124,7 @@ class GuardedStream(trio.abc.HalfCloseableStream):
             try:
                 await self._stream.send_all(data)
             except trio.BrokenResourceError as error:
-                if isinstance(error.__cause__, TimeoutError) and not self.aborted:
-                    self.aborted = True  # by the kernel, at the send timeout
-                    self._on_timeout(self)
+                self._note_kernel_timeout(error)
                 raise
             return
         await self._send_in_slices(memoryview(data))
@@ -153,7 +153,17 @@ class GuardedStream(trio.abc.HalfCloseableStream):
         await self._stream.send_eof()
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        return await self._stream.receive_some(max_bytes)
+        try:
+            return await self._stream.receive_some(max_bytes)
+        except trio.BrokenResourceError as error:
+            # The reader may be the first to hear that the kernel ended the connection.
+            self._note_kernel_timeout(error)
+            raise
+
+    def _note_kernel_timeout(self, error: trio.BrokenResourceError) -> None:
+        if isinstance(error.__cause__, TimeoutError) and not self.aborted:
+            self.aborted = True  # by the kernel, at the send timeout
+            self._on_timeout(self)
 
     async def aclose(self) -> None:
         await self._stream.aclose()
@@ -239,6 +249,25 @@ class Connection(TCPServer):
             pass
         finally:
             await self._close()
+
+    async def _read_data(self) -> None:
+        # hypercorn's read loop, but a client that said its request was the last and then
+        # shut its sending side is answered before the connection counts as closed.
+        while True:
+            try:
+                with trio.fail_after(self.config.read_timeout or math.inf):
+                    data = await self.stream.receive_some(MAX_RECV)
+            except (trio.ClosedResourceError, trio.BrokenResourceError, trio.TooSlowError):
+                break
+            half_close = data == b"" and (
+                self._protocol is not None and self._protocol.half_close_expected()
+            )
+            await self.protocol.handle(RawData(bytes(data)))
+            if half_close and self._protocol is not None:
+                await self._protocol.wait_answered()
+            if data == b"":
+                break
+        await self.protocol.handle(Closed())
 
     async def send_continue(self) -> None:
         """Send ``100 Continue`` if the client waits for it before sending its body."""

@@ -437,13 +437,17 @@ async def session_forgery(port: int, duration: float) -> str:
 
 
 async def half_close(port: int, duration: float) -> str:
-    stream = await trio.open_tcp_stream("127.0.0.1", port)
-    await stream.send_all(b"GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n")
-    await stream.send_eof()
-    with trio.fail_after(WAIT_S):
-        answer = await stream.receive_some(4096)
-    await stream.aclose()
-    return "answered" if answer else "treated as gone: no answer (documented)"
+    answers = []
+    for last in (False, True):
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        close = "Connection: close\r\n" if last else ""
+        await stream.send_all(f"GET /slow HTTP/1.1\r\nHost: localhost\r\n{close}\r\n".encode())
+        await stream.send_eof()
+        with trio.fail_after(WAIT_S):
+            answer = await stream.receive_some(4096)
+        await stream.aclose()
+        answers.append("answered" if answer.startswith(b"HTTP/1.1 200") else "treated as gone")
+    return f"keep-alive request: {answers[0]}; last request: {answers[1]}"
 
 
 @dataclass
@@ -499,7 +503,11 @@ ATTACKS = [
         session_forgery,
         r"genuine: 200, tampered payload: 401, tampered signature: 401, unsigned: 401",
     ),
-    Attack("half-close after a request", half_close, r"treated as gone"),
+    Attack(
+        "half-close after a request",
+        half_close,
+        r"keep-alive request: treated as gone; last request: answered",
+    ),
 ]
 
 

@@ -6,7 +6,9 @@ browser windows.
 Each connection gets a bounded queue of messages to send. Broadcasting puts a message in
 every queue without waiting, so one slow browser cannot stall the room: if its queue is
 full, that browser is disconnected (close code 1008) and may reconnect, while everyone else
-carries on. Within a connection, one task sends from the queue and another receives from
+carries on. A browser that stops reading altogether is dropped by the server once a message
+has waited ``WEBSOCKET_SEND_TIMEOUT`` for it (10 seconds here): a write to it cannot be
+cancelled before then. Within a connection, one task sends from the queue and another receives from
 the browser, in a nursery inside the handler; when the browser leaves, trioframe cancels
 both, and the ``finally`` block tells the room.
 """
@@ -21,6 +23,8 @@ import trio
 from trioframe import BadRequest, Trioframe, render_template, websocket
 
 app = Trioframe(__name__)
+# A browser that takes nothing for this long is gone as far as the room is concerned.
+app.config["WEBSOCKET_SEND_TIMEOUT"] = 10.0
 
 #: Messages waiting for one browser; past this, the browser is too slow and is dropped.
 QUEUE_SIZE = 32

@@ -243,6 +243,15 @@ async def test_a_client_that_ignores_1009_is_cut_off(
     await handlers.wait_until(lambda: handlers.live == 0)
 
 
+async def test_a_ping_gets_its_pong(attacked: tuple[Connector, Handlers]) -> None:
+    connector, _ = attacked
+    stream = await connector.raw_websocket()
+    await stream.send_all(frame(0x9, b"are you there"))
+    reply = await stream.receive_some(4096)
+    assert reply == bytes([0x8A, len(b"are you there")]) + b"are you there"  # a pong, unmasked
+    await stream.aclose()
+
+
 async def test_compression_is_never_negotiated(attacked: tuple[Connector, Handlers]) -> None:
     # wsproto inflates a compressed frame without any limit: 1 MiB could become 1 GiB.
     connector, _ = attacked

@@ -360,6 +360,20 @@ async def test_a_chunked_form_is_refused_as_it_grows_past_the_form_limit(app: Tr
     assert received_when_answered[0] <= 4
 
 
+async def test_a_form_already_read_whole_is_still_held_to_the_form_limit(
+    app: Trioframe, client: TestClient
+) -> None:
+    app.config["MAX_FORM_MEMORY_SIZE"] = 100
+
+    @app.post("/form")
+    async def form() -> str:
+        await request.get_data()
+        return str(len(await request.form))
+
+    response = await client.post("/form", form={"a": "x" * 200})
+    assert response.status_code == 413
+
+
 async def test_limit_can_be_raised_per_request(app: Trioframe, client: TestClient) -> None:
     app.config["MAX_CONTENT_LENGTH"] = 10
 

@@ -731,3 +731,20 @@ async def test_an_invalid_send_timeout_is_a_setup_error(
     with pytest.raises(SetupError, match="WEBSOCKET_SEND_TIMEOUT"):
         async with client.websocket("/ws"):
             pass
+
+
+async def test_without_a_send_timeout_a_send_waits_as_long_as_it_takes(
+    app: Trioframe, autojump_clock: trio.testing.MockClock
+) -> None:
+    app.config["WEBSOCKET_SEND_TIMEOUT"] = None
+    sent_at: list[float] = []
+
+    @app.websocket("/patient")
+    async def patient() -> None:
+        await websocket.send("one")
+        sent_at.append(trio.current_time())
+
+    peer = StalledClient(readable=0, give_up_after=3600)
+    with trio.fail_after(7200):
+        await app(websocket_scope("/patient"), peer.receive, peer.send)
+    assert sent_at == [3600]

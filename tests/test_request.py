@@ -370,8 +370,14 @@ async def test_a_form_already_read_whole_is_still_held_to_the_form_limit(
         await request.get_data()
         return str(len(await request.form))
 
-    response = await client.post("/form", form={"a": "x" * 200})
+    # Sent without a length, so only the bytes themselves can tell how large it is.
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Transfer-Encoding": "chunked",
+    }
+    response = await client.post("/form", data="a=" + "x" * 200, headers=headers)
     assert response.status_code == 413
+    assert b"MAX_FORM_MEMORY_SIZE" in await response.get_data()
 
 
 async def test_limit_can_be_raised_per_request(app: Trioframe, client: TestClient) -> None:

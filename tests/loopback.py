@@ -117,10 +117,14 @@ class ServerProcess:
     async def wait_for_exit(self) -> int:
         """Wait for the server to exit, reading the rest of its output; return its status."""
         assert self.process.stdout is not None
-        with trio.fail_after(WAIT_S):
+        with trio.move_on_after(WAIT_S):
             while chunk := await self.process.stdout.receive_some(65536):
                 self.output += chunk.decode()
             return await self.process.wait()
+        raise AssertionError(
+            f"the server did not exit within {WAIT_S} s (status {self.process.returncode}); "
+            f"it printed:\n{self.output}"
+        )
 
     async def interrupt_and_wait(self) -> int:
         """Press Ctrl-C and wait for the server to exit, reading the rest of its output."""

@@ -8,6 +8,8 @@ The command's process is not a Trio program, so it handles the signals itself, a
 process manager must. Its handler only counts them; ``signal.set_wakeup_fd`` wakes the loop
 that waits on the workers, which then acts: the first SIGINT or SIGTERM asks every worker
 to stop gracefully, the second to end every connection at once, a third terminates them.
+Workers that take longer than the grace period and a margin over a step are moved on to the
+next one without waiting for a signal, so the command always ends.
 Each worker hears this on a pipe of its own, and stops too if the command's process dies.
 With ``reload``, a changed source file stops the workers gracefully and starts new ones. A
 worker that exits with an error stops the others, and the command exits with its status.
@@ -20,6 +22,7 @@ import multiprocessing
 import signal
 import socket
 import sys
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
 
 #: How often the command looks for changed source files when reloading.
 RELOAD_POLL_S = 1.0
+#: How long past the grace period workers get for each step of a stop before the next.
+SHUTDOWN_MARGIN_S = 10.0
 #: What the command tells a worker, in order: stop gracefully, then end every connection.
 STOP, HURRY = b"stop", b"now"
 _ANNOUNCEMENTS = {
@@ -101,7 +106,8 @@ def run_workers(config: HypercornConfig, app_path: str, *, workers: int, reload:
             signal.signal(number, signals.on_signal)
         while True:
             running[:] = [_start_worker(context, config, app_path, sockets) for _ in range(workers)]
-            status, changed = _supervise(running, signals, watched)
+            patience = config.graceful_timeout + SHUTDOWN_MARGIN_S
+            status, changed = _supervise(running, signals, watched, patience)
             if not changed:
                 return status
             print("Source files changed; restarting the workers", flush=True)
@@ -131,15 +137,23 @@ def _start_worker(
 
 
 def _supervise(
-    running: list[_Worker], signals: _Signals, watched: dict[Any, float]
+    running: list[_Worker], signals: _Signals, watched: dict[Any, float], patience: float
 ) -> tuple[int, bool]:
     """Act on signals, failures and changed files until every worker has exited; return
-    the first error status (or 0), and whether files changed."""
+    the first error status (or 0), and whether files changed.
+
+    Once a stop has begun, workers that have not exited ``patience`` seconds after a step
+    are moved to the next one (to end every connection, then to be terminated), so the
+    command always ends.
+    """
     status = 0
     changed = False
     commands = iter((STOP, HURRY))
+    next_step_at: float | None = None
 
     def escalate(announce: bool) -> None:
+        nonlocal next_step_at
+        next_step_at = time.monotonic() + patience
         command = next(commands, None)
         if command is None:
             for worker in running:
@@ -150,17 +164,19 @@ def _supervise(
         for worker in running:
             worker.tell(command)
 
-    stopping = False
     while any(worker.process.exitcode is None for worker in running):
         alive = [worker.process.sentinel for worker in running if worker.process.exitcode is None]
-        wait([*alive, signals.waker], timeout=RELOAD_POLL_S if watched else None)
+        timeouts = [RELOAD_POLL_S] if watched else []
+        if next_step_at is not None:
+            timeouts.append(max(0.0, next_step_at - time.monotonic()))
+        wait([*alive, signals.waker], timeout=min(timeouts, default=None))
         with contextlib.suppress(BlockingIOError):
             while signals.waker.recv(4096):
                 pass
         while signals.handled < signals.received:
             signals.handled += 1
             escalate(announce=True)
-            stopping = True
+        stopping = next_step_at is not None
         for worker in running:
             if worker.process.exitcode not in (None, 0) and status == 0:
                 status = worker.process.exitcode
@@ -168,8 +184,10 @@ def _supervise(
                     escalate(announce=False)  # one failed: stop the others
                     stopping = True
         if watched and not stopping and check_for_updates(watched):
-            changed = stopping = True
+            changed = True
             escalate(announce=False)
+        elif next_step_at is not None and time.monotonic() >= next_step_at:
+            escalate(announce=False)  # they are taking too long: the next step
     return status, changed and status == 0
 
 

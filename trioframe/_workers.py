@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 #: How often the command looks for changed source files when reloading.
 RELOAD_POLL_S = 1.0
 #: How long past the grace period workers get for each step of a stop before the next.
-SHUTDOWN_MARGIN_S = 10.0
+SHUTDOWN_MARGIN_S = 5.0
 #: What the command tells a worker, in order: stop gracefully, then end every connection.
 STOP, HURRY = b"stop", b"now"
 _ANNOUNCEMENTS = {

@@ -31,7 +31,9 @@ def calling_before_first_wait(
 ) -> Generator[Any, Any, T]:
     """Await ``awaitable`` in this task, calling ``before_first_wait()`` just before it first
     yields to the scheduler; if it finishes without waiting, it is never called."""
-    steps = _steps(awaitable)
+    # A generator-based coroutine (``@types.coroutine``) has no __await__: it is its own.
+    await_method = getattr(awaitable, "__await__", None)
+    steps = cast("Generator[Any, Any, T]", awaitable if await_method is None else await_method())
     try:
         trap = steps.send(None)
     except StopIteration as done:
@@ -75,12 +77,3 @@ def checkpointing(call: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
         return result
 
     return checkpointing_call
-
-
-def _steps(awaitable: Awaitable[T]) -> Generator[Any, Any, T]:
-    """The iterator that awaiting ``awaitable`` drives."""
-    # A generator-based coroutine (``@types.coroutine``) has no __await__: it is its own.
-    await_method = getattr(awaitable, "__await__", None)
-    if await_method is None:
-        return cast("Generator[Any, Any, T]", awaitable)
-    return cast("Generator[Any, Any, T]", await_method())

@@ -74,7 +74,7 @@ def build_request(
         content_length=content_length,
         max_length=app.config["MAX_CONTENT_LENGTH"],
         timeout=app.config["BODY_TIMEOUT"],
-        before_first_read=_continue_sender(scope, headers),
+        before_first_read=_continue_sender(scope),
     )
     return app.request_class(
         scope["method"],
@@ -95,22 +95,12 @@ def build_request(
     )
 
 
-def _continue_sender(scope: HTTPScope, headers: Headers) -> Callable[[], Awaitable[None]] | None:
+def _continue_sender(scope: HTTPScope) -> Callable[[], Awaitable[None]] | None:
     """How to send the ``100 Continue`` a client may wait for, where the server lets the app
-    choose when (trioframe's own server does; other servers send it on their own)."""
+    choose when (trioframe's own server does, and sends nothing to a client that does not
+    wait for it; other servers send it on their own)."""
     extension = scope.get("extensions", {}).get(CONTINUE_EXTENSION)
-    if extension is None:
-        return None
-    send_continue = cast("Callable[[], Awaitable[None]]", extension["send"])
-
-    async def continue_if_expected() -> None:
-        # Looked up only now: most requests never read a body, and none pays for this.
-        if headers.get("expect", "").lower() == "100-continue":
-            await send_continue()
-        else:
-            await trio.lowlevel.checkpoint()
-
-    return continue_if_expected
+    return None if extension is None else cast("Callable[[], Awaitable[None]]", extension["send"])
 
 
 async def handle_http(

@@ -160,33 +160,22 @@ class HTTP11Protocol(H11Protocol):
         self._continue_wanted = False
         self._answered = trio.Event()
         self._last_request = not _keeps_alive(request)
-        stream: HTTPStream | WSStream
-        if _is_websocket_upgrade(request):
-            stream = GuardedWebsocket(
-                self.app,
-                self.config,
-                self.context,
-                self.task_group,
-                False,
-                self.client,
-                self.server,
-                self.stream_send,
-                STREAM_ID,
-            )
+        websocket = _is_websocket_upgrade(request)
+        stream_class = GuardedWebsocket if websocket else HTTPStream
+        stream = stream_class(
+            self.app,
+            self.config,
+            self.context,
+            self.task_group,
+            False,
+            self.client,
+            self.server,
+            self.stream_send,
+            STREAM_ID,
+        )
+        if websocket:
             self.connection = H11WSConnection(self.connection)  # type: ignore[arg-type]
             self._guard.websocket_started()
-        else:
-            stream = HTTPStream(
-                self.app,
-                self.config,
-                self.context,
-                self.task_group,
-                False,
-                self.client,
-                self.server,
-                self.stream_send,
-                STREAM_ID,
-            )
         self.stream = stream
         headers = (
             request.headers.raw_items()

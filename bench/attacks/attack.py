@@ -108,25 +108,36 @@ class Server:
         return result
 
 
-async def http(port: int, raw: bytes, *, read: bool = True) -> tuple[int, bytes]:
-    """Send a raw request on a new connection; the status and body of the answer (the
-    answer is read until the server closes or the body is complete)."""
+async def read_all(
+    stream: trio.SocketStream, done: Callable[[bytes], bool] = lambda _: False
+) -> bytes:
+    """What the server sends until it hangs up (or breaks the connection), or until
+    ``done`` says what arrived is enough."""
+    received = b""
+    while not done(received):
+        try:
+            chunk = await stream.receive_some(65536)
+        except trio.BrokenResourceError:
+            break
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
+def _response_complete(received: bytes) -> bool:
+    head, separator, body = received.partition(b"\r\n\r\n")
+    length = re.search(rb"(?i)content-length: (\d+)", head)
+    return bool(separator and length and len(body) >= int(length.group(1)))
+
+
+async def http(port: int, raw: bytes) -> tuple[int, bytes]:
+    """Send a raw request on a new connection; the status and body of the answer (read until
+    the server closes or the body is complete)."""
     with trio.fail_after(WAIT_S):
         async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
             await stream.send_all(raw)
-            received = b""
-            while read:
-                head, _, body = received.partition(b"\r\n\r\n")
-                length = re.search(rb"(?i)content-length: (\d+)", head)
-                if _ and length and len(body) >= int(length.group(1)):
-                    break
-                try:
-                    chunk = await stream.receive_some(65536)
-                except trio.BrokenResourceError:
-                    break
-                if not chunk:
-                    break
-                received += chunk
+            received = await read_all(stream, _response_complete)
     status = re.match(rb"HTTP/1\.1 (\d{3})", received)
     return (int(status.group(1)) if status else 0), received.partition(b"\r\n\r\n")[2]
 
@@ -181,14 +192,7 @@ async def close_code(stream: trio.SocketStream) -> int | None:
     """The code of the first close frame the server sends before it hangs up."""
     data = b""
     with trio.move_on_after(WAIT_S):
-        while True:
-            try:
-                chunk = await stream.receive_some(65536)
-            except trio.BrokenResourceError:
-                break
-            if not chunk:
-                break
-            data += chunk
+        data = await read_all(stream)
     while len(data) >= 2:
         opcode, length = data[0] & 0x0F, data[1] & 0x7F
         start = 2
@@ -417,9 +421,7 @@ async def session_forgery(port: int, duration: float) -> str:
     with trio.fail_after(WAIT_S):
         async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
             await stream.send_all(raw)
-            answer = b""
-            while chunk := await stream.receive_some(65536):
-                answer += chunk
+            answer = await read_all(stream)
     cookie = re.search(rb"(?i)set-cookie: session=([^;]+)", answer)
     assert cookie is not None, "the login set no session cookie"
     genuine = cookie.group(1).decode()

@@ -4,6 +4,7 @@
   before it first yields to the scheduler. The HTTP handler uses it to start a request's
   body pump only for views that wait for something, so a view that answers at once costs
   no task.
+- `wait_any` waits until the first of several waits is over, the others cancelled.
 - `checkpointing` makes any server call a Trio checkpoint. Trio's rule is that every
   awaitable operation may be cancelled and lets other tasks run; an ASGI server does not
   promise that (hypercorn's ``send`` on a closed websocket returns without yielding), and a
@@ -77,3 +78,16 @@ def checkpointing(call: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
         return result
 
     return checkpointing_call
+
+
+async def wait_any(*waits: Callable[[], Awaitable[object]]) -> None:
+    """Wait until the first of ``waits`` returns; the others are cancelled."""
+    async with trio.open_nursery() as race:
+        # Tasks of their own: KeyboardInterrupt goes to the main task (see Trioframe.__call__).
+        @trio.lowlevel.enable_ki_protection
+        async def then_stop(wait: Callable[[], Awaitable[object]]) -> None:
+            await wait()
+            race.cancel_scope.cancel()
+
+        for wait in waits:
+            race.start_soon(then_stop, wait)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import trio
 
+from ._concurrency import wait_any
 from ._context import AppContext, hide_connection_contexts
 from ._exceptions import OutsideContextError, SetupError
 from ._scaffold import call_maybe_async
@@ -254,7 +255,8 @@ async def _live(
     started: LifespanStartupCompleteEvent = {"type": "lifespan.startup.complete"}
     await send(started)
 
-    await _wait_for_stop(receive, background)
+    # The server's lifespan.shutdown, or a background failure that stops the app.
+    await wait_any(receive, background.wait_failed)
     await background.stop_and_wait()
     shutdown_error = await _unwind(app, generators)
     for after in app.after_serving_funcs:
@@ -315,19 +317,6 @@ async def _unwind(app: Trioframe, generators: list[AsyncGenerator[None, None]]) 
         app.logger.error("%s", misuse)
         first_error = first_error or misuse
     return first_error
-
-
-async def _wait_for_stop(receive: ASGIReceive, background: AppNursery) -> None:
-    """Wait for the server's ``lifespan.shutdown``, or a background failure that stops the app."""
-    async with trio.open_nursery() as race:
-
-        @trio.lowlevel.enable_ki_protection
-        async def then_stop(wait: Callable[[], Awaitable[object]]) -> None:
-            await wait()
-            race.cancel_scope.cancel()
-
-        race.start_soon(then_stop, receive)
-        race.start_soon(then_stop, background.wait_failed)
 
 
 def _describe(error: BaseException) -> str:

@@ -353,6 +353,7 @@ class AppMessages:
     def close(self) -> None:
         """The app has finished: nothing more is queued."""
         self._receiver.close()
+        self._sender.close()
 
 
 _DISCONNECTS = frozenset({"http.disconnect", "websocket.disconnect"})

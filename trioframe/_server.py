@@ -31,12 +31,13 @@ from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState
 from hypercorn.utils import parse_socket_addr, repr_socket_addr, wrap_app
 
+from ._concurrency import wait_any
 from ._protocol import ConnectionTasks, HTTP11Protocol
 from ._types import CONTINUE_EXTENSION
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
 
     from hypercorn.config import Config
     from hypercorn.typing import AppWrapper, ASGIReceiveCallable, ASGISendCallable, Scope
@@ -404,28 +405,15 @@ class Server:
         await self._app_wrapper(scope, receive, observed_send, sync_spawn, call_soon)
 
     async def _wait_for_stop(self) -> None:
-        async with trio.open_nursery() as race:
-
-            async def then_stop(wait: Callable[[], Awaitable[object]]) -> None:
-                await wait()
-                race.cancel_scope.cancel()
-
-            race.start_soon(then_stop, self.stop.requested.wait)
-            race.start_soon(then_stop, self._context.terminate.wait)  # max_requests reached
+        # Asked to stop, or max_requests reached.
+        await wait_any(self.stop.requested.wait, self._context.terminate.wait)
 
     async def _shut_down(self, connections: trio.Nursery) -> None:
         # Websockets never finish by themselves: close them now; requests get the grace period.
         self.app._open_websockets.close_all()
         await self._context.terminated.set()  # idle keep-alive connections close
         with trio.move_on_after(self.config.graceful_timeout):
-            async with trio.open_nursery() as race:
-
-                async def then_stop(wait: Callable[[], Awaitable[object]]) -> None:
-                    await wait()
-                    race.cancel_scope.cancel()
-
-                race.start_soon(then_stop, self._all_closed.wait)
-                race.start_soon(then_stop, self.stop.hurried.wait)
+            await wait_any(self._all_closed.wait, self.stop.hurried.wait)
         # What is left would hold the shutdown: a write to a client that does not read is
         # shielded from cancellation inside hypercorn, but ending its stream stops it.
         for stream in list(self._streams):

@@ -15,7 +15,8 @@ from trioframe import (
     Unauthorized,
     abort,
 )
-from trioframe._exceptions import from_werkzeug, unwrap_exception_group
+from trioframe._concurrency import unwrap_exception_group
+from trioframe._exceptions import from_werkzeug
 
 
 def test_abort_raises_the_most_specific_class() -> None:

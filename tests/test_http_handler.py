@@ -11,8 +11,8 @@ import trio.testing
 
 from tests.asgi import Peer, http_scope, one_request
 from trioframe import Trioframe, g, request
+from trioframe._asgi._http import DISCONNECT_WAIT_S
 from trioframe._concurrency import calling_before_first_wait
-from trioframe._http_handler import DISCONNECT_WAIT_S
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Generator

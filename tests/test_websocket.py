@@ -11,6 +11,7 @@ from werkzeug.datastructures import Headers
 
 from tests.asgi import WebsocketPeer, websocket_scope
 from trioframe import (
+    CloseCode,
     OutsideContextError,
     Response,
     Trioframe,
@@ -414,3 +415,118 @@ async def test_the_state_machine_refuses_a_rejection_once_accepted() -> None:
     await socket.close(1001)
     assert socket.state.name == "CLOSED"
     assert transport.calls == ["accept", "send 'hi'", "close 1001"]
+
+
+# Every (state, operation) pair: what it does, where it leads, what reaches the transport.
+# Written out here by hand, apart from the table in trioframe/_websocket.py, so that a
+# change to either shows up as a failure.
+STATE_OPERATION_OUTCOMES = {
+    ("HANDSHAKE", "accept"): ("done", "CONNECTED", ["accept"]),
+    ("HANDSHAKE", "receive"): ("done", "CONNECTED", ["accept"]),
+    ("HANDSHAKE", "send"): ("done", "CONNECTED", ["accept", "send 'x'"]),
+    ("HANDSHAKE", "close"): ("done", "CLOSED", ["close 1000"]),
+    ("HANDSHAKE", "reject"): ("done", "REJECTED", ["reject 403"]),
+    ("HANDSHAKE", "client close"): ("done", "CLOSED", []),
+    ("CONNECTED", "accept"): ("done", "CONNECTED", []),
+    ("CONNECTED", "receive"): ("done", "CONNECTED", []),
+    ("CONNECTED", "send"): ("done", "CONNECTED", ["send 'x'"]),
+    ("CONNECTED", "close"): ("done", "CLOSED", ["close 1000"]),
+    ("CONNECTED", "reject"): ("RuntimeError", "CONNECTED", []),
+    ("CONNECTED", "client close"): ("done", "CLOSED", []),
+    ("REJECTED", "accept"): ("RuntimeError", "REJECTED", []),
+    ("REJECTED", "receive"): ("RuntimeError", "REJECTED", []),
+    ("REJECTED", "send"): ("RuntimeError", "REJECTED", []),
+    ("REJECTED", "close"): ("done", "REJECTED", []),
+    ("REJECTED", "reject"): ("RuntimeError", "REJECTED", []),
+    ("REJECTED", "client close"): ("done", "REJECTED", []),
+    ("CLOSED", "accept"): ("done", "CLOSED", []),
+    ("CLOSED", "receive"): ("WebsocketDisconnect", "CLOSED", []),
+    ("CLOSED", "send"): ("WebsocketDisconnect", "CLOSED", []),
+    ("CLOSED", "close"): ("done", "CLOSED", []),
+    ("CLOSED", "reject"): ("RuntimeError", "CLOSED", []),
+    ("CLOSED", "client close"): ("done", "CLOSED", []),
+}
+OPERATION_NAMES = {
+    "accept": "websocket.accept()",
+    "receive": "websocket.receive()",
+    "send": "websocket.send()",
+    "reject": "websocket rejection",
+}
+
+
+async def websocket_in(state: str) -> tuple[Websocket, RecordingTransport]:
+    """A websocket brought into ``state`` by the operations that lead there, with one
+    message waiting from the client and a transport whose record starts empty."""
+    transport = RecordingTransport()
+    sender, inbound = trio.open_memory_channel[str | bytes](1)
+    sender.send_nowait("from the client")
+    socket = Websocket(
+        "ws", None, "", "/", b"", Headers(), None,
+        subprotocols=[], transport=transport, inbound=inbound,
+    )  # fmt: skip
+    if state == "REJECTED":
+        await socket._reject(Response("no", 403))
+    elif state != "HANDSHAKE":
+        await socket.accept()
+        if state == "CLOSED":
+            await socket.close()
+    transport.calls.clear()
+    assert socket.state.name == state
+    return socket, transport
+
+
+async def apply(socket: Websocket, operation: str) -> None:
+    if operation == "accept":
+        await socket.accept()
+    elif operation == "receive":
+        assert await socket.receive() == "from the client"
+    elif operation == "send":
+        await socket.send("x")
+    elif operation == "close":
+        await socket.close()
+    elif operation == "reject":
+        await socket._reject(Response("no", 403))
+    else:
+        socket._peer_closed(1001, "bye")
+
+
+@pytest.mark.parametrize(("state", "operation"), list(STATE_OPERATION_OUTCOMES))
+async def test_every_state_and_operation(state: str, operation: str) -> None:
+    outcome, next_state, calls = STATE_OPERATION_OUTCOMES[state, operation]
+    socket, transport = await websocket_in(state)
+    if outcome == "done":
+        await apply(socket, operation)
+    elif outcome == "WebsocketDisconnect":
+        with pytest.raises(WebsocketDisconnect) as disconnect:
+            await apply(socket, operation)
+        assert disconnect.value.code == 1000  # the close that got it there
+    else:
+        # A misuse names both the state and the operation.
+        message = f"{re.escape(OPERATION_NAMES[operation])} is not allowed in state {state}"
+        with pytest.raises(RuntimeError, match=message):
+            await apply(socket, operation)
+    assert socket.state.name == next_state
+    assert transport.calls == calls
+
+
+async def test_the_two_directions_of_closing_are_recorded_apart() -> None:
+    socket, _ = await websocket_in("CONNECTED")
+    await socket.close(CloseCode.GOING_AWAY, "restarting")
+    assert not socket._peer_closed(1000, "")  # too late to end the handler: closed already
+    assert socket.app_close == (1001, "restarting")
+    assert socket.client_close == (1000, "")
+    assert (socket.close_code, socket.close_reason) == (1001, "restarting")  # the first
+
+    socket, _ = await websocket_in("CONNECTED")
+    assert socket._peer_closed(CloseCode.ABNORMAL, "")
+    await socket.close()
+    assert socket.app_close is None  # nothing sent: the client had gone
+    assert socket.close_code == 1006
+
+
+def test_close_codes_have_their_rfc_6455_values() -> None:
+    assert [int(code) for code in CloseCode] == [
+        1000, 1001, 1002, 1003, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014
+    ]  # fmt: skip
+    assert WebsocketDisconnect(CloseCode.POLICY_VIOLATION).code == 1008
+    assert f"{CloseCode.INTERNAL_ERROR}" == "1011"  # logs and messages show the number

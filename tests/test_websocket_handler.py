@@ -666,7 +666,7 @@ async def test_a_websocket_connecting_while_the_server_stops_is_refused(
         await websocket.accept()
 
     # What a stopping server does first; a handshake already under way then gets 503.
-    app._open_websockets.close_all()
+    app.serving_state.close_websockets()
     with pytest.raises(WebsocketResponse) as refused:
         async with client.websocket("/ws"):
             pass

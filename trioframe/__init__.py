@@ -62,6 +62,7 @@ from ._templating import render_template as render_template
 from ._templating import render_template_string as render_template_string
 from ._templating import stream_template as stream_template
 from ._templating import stream_template_string as stream_template_string
+from ._types import CloseCode as CloseCode
 from ._websocket import Websocket as Websocket
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "Body",
     "BodyProducer",
     "BuildError",
+    "CloseCode",
     "Config",
     "Conflict",
     "FileStorage",

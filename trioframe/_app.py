@@ -12,7 +12,7 @@ import trio
 from werkzeug.routing import Map, MapAdapter
 from werkzeug.sansio.utils import host_is_trusted
 
-from ._asgi import dispatch
+from ._asgi import handle_connection
 from ._config import DEFAULT_CONFIG, Config
 from ._context import (
     AppContext,
@@ -30,18 +30,19 @@ from ._exceptions import (
     SetupError,
 )
 from ._json import JSONProvider
-from ._lifespan import AppNursery, check_while_serving
 from ._request import BaseRequestWebsocket, Request
 from ._response import Response
 from ._routing import Rule, build, make_rule, match
+from ._scaffold import check_while_serving
 from ._serving import hypercorn_config, serve_forever
+from ._serving_state import ServingState
 from ._sessions import SecureCookieSessionInterface, SessionInterface
 from ._templating import Templating
-from ._websocket_handler import OpenWebsockets
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    from ._background import AppNursery
     from ._blueprint import Blueprint
     from ._scaffold import T_serving, T_while_serving
     from ._types import (
@@ -112,9 +113,9 @@ class Trioframe(Dispatcher, Templating):
         #: Registered blueprints by their full (dotted) name.
         self.blueprints: dict[str, Blueprint] = {}
         self._got_first_request = False
-        self._serving = False
-        self._app_nursery: AppNursery | None = None
-        self._open_websockets = OpenWebsockets()
+        #: Whether the app serves, its nursery, its open websockets: what the lifespan
+        #: handler, the websocket handler and servers share. Not for views.
+        self.serving_state = ServingState(self.name)
         if self.has_static_folder:
             self.add_url_rule(
                 f"{self.static_url_path}/<path:filename>", "static", self.send_static_file
@@ -173,7 +174,7 @@ class Trioframe(Dispatcher, Templating):
     @trio.lowlevel.enable_ki_protection
     async def __call__(self, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
         """The ASGI 3 entry point."""
-        await dispatch(self, scope, receive, send)
+        await handle_connection(self, scope, receive, send)
 
     # Registration ---------------------------------------------------------------------------
 
@@ -284,31 +285,7 @@ class Trioframe(Dispatcher, Templating):
         Raises:
             OutsideContextError: the app is not serving.
         """
-        if self._app_nursery is None:
-            raise OutsideContextError(
-                "app.nursery is only open while the app is serving: serve it with "
-                "'trioframe run module:app' or app.run(), and in tests enter "
-                "'async with app.test_app():' first"
-            )
-        return self._app_nursery
-
-    def _begin_serving(self) -> None:
-        """Mark the app as serving; the lifespan handler then opens `nursery`.
-
-        Raises:
-            SetupError: it is serving already.
-        """
-        if self._serving:
-            raise SetupError(
-                f"{self.name!r} is already serving in this process; one app object can only "
-                "run one lifespan at a time"
-            )
-        self._serving = True
-        self._open_websockets.reopen()
-
-    def _end_serving(self) -> None:
-        self._serving = False
-        self._app_nursery = None
+        return self.serving_state.nursery
 
     def test_app(self) -> TestApp:
         """Run the app's lifespan in a test: ``async with app.test_app():``.

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import SetupError
-from ._lifespan import check_while_serving
 from ._scaffold import (
     Scaffold,
     T_after,
@@ -24,6 +23,7 @@ from ._scaffold import (
     T_teardown,
     T_template_callable,
     T_while_serving,
+    check_while_serving,
     error_handler_key,
 )
 

@@ -1,4 +1,8 @@
-"""``app.config``: a dict of upper-case settings, filled from mappings, objects, files or env."""
+"""``app.config``: a dict of upper-case settings, filled from mappings, objects, files or env.
+
+Settings trioframe reads at run time are checked in one place, `checked_setting`, against
+the rules in ``_SETTING_RULES``; a bad value is a `SetupError` that says what to set.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from werkzeug.utils import import_string
+
+from ._exceptions import SetupError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -48,6 +54,48 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "BACKGROUND_TASK_ERRORS": "stop",
     "GRACEFUL_SHUTDOWN_TIMEOUT": 5.0,
 }
+
+
+def _positive_seconds_or_none(value: object) -> bool:
+    return value is None or (isinstance(value, int | float) and value > 0)
+
+
+#: ``setting -> (is the value valid, what to set instead)``
+_SETTING_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "WEBSOCKET_QUEUE_OVERFLOW": (
+        lambda value: value in ("block", "close"),
+        "set it to 'block' (backpressure) or 'close' (close the connection with 1008)",
+    ),
+    "WEBSOCKET_QUEUE_SIZE": (
+        lambda value: isinstance(value, int) and value >= 1,
+        "it must be an int >= 1",
+    ),
+    "WEBSOCKET_MAX_MESSAGE_SIZE": (
+        lambda value: value is None or isinstance(value, int),
+        "use an int or None",
+    ),
+    "WEBSOCKET_SEND_TIMEOUT": (
+        _positive_seconds_or_none,
+        "use a number of seconds > 0, or None to wait for ever",
+    ),
+    "BACKGROUND_TASK_ERRORS": (
+        lambda value: value in ("stop", "log"),
+        "set it to 'stop' (a failing background task stops the app) or 'log' (it is only logged)",
+    ),
+}
+
+
+def checked_setting(config: Mapping[str, Any], name: str) -> Any:
+    """The value of the setting ``name``, checked against its rule.
+
+    Raises:
+        SetupError: the value is one trioframe cannot use; the message says what to set.
+    """
+    value = config[name]
+    valid, hint = _SETTING_RULES[name]
+    if not valid(value):
+        raise SetupError(f"{name} is {value!r}; {hint}")
+    return value
 
 
 class Config(dict[str, Any]):

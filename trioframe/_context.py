@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 import trio
 from werkzeug.local import LocalProxy
 
+from ._concurrency import bounded_cleanup
 from ._exceptions import HTTPException, OutsideContextError
 
 if TYPE_CHECKING:
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
     from ._request import BaseRequestWebsocket, Request
     from ._sessions import Session
     from ._websocket import Websocket
-
-#: How long teardown work may take when the request is being cancelled.
-TEARDOWN_TIMEOUT_S = 10.0
 
 _T = TypeVar("_T")
 
@@ -162,7 +160,7 @@ class _ConnectionContext:
         """Run teardown functions with ``error``, then restore the previous contexts.
 
         Teardown is shielded from cancellation, so it runs even for a connection that is
-        being cancelled, but it may take at most ``TEARDOWN_TIMEOUT_S`` seconds.
+        being cancelled, but it may take at most ten seconds (``CLEANUP_TIMEOUTS_S``).
         """
         await self.end(error)
         # A scheduling point that cannot raise Cancelled over an exception already in flight.
@@ -173,15 +171,14 @@ class _ConnectionContext:
         are their checkpoints."""
         try:
             if self._has_teardown():
-                with trio.move_on_after(TEARDOWN_TIMEOUT_S, shield=True) as scope:
+                with bounded_cleanup(
+                    "teardown",
+                    self.app.logger,
+                    "%s functions for %s were cancelled after %s seconds",
+                    self._teardown_name,
+                    self.connection.path,
+                ):
                     await self._teardown(error)
-                if scope.cancelled_caught:
-                    self.app.logger.warning(
-                        "%s functions for %s were cancelled after %s seconds",
-                        self._teardown_name,
-                        self.connection.path,
-                        TEARDOWN_TIMEOUT_S,
-                    )
         finally:
             self._var.reset(self._tokens.pop())
             self.app_context.pop()

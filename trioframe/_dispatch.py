@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, cast
 import trio
 import werkzeug.exceptions
 
+from ._concurrency import call_maybe_async, unwrap_exception_group
 from ._context import current_request_context, current_websocket_context
 from ._exceptions import (
     HTTPException,
     InternalServerError,
     from_werkzeug,
     strip_disconnects,
-    unwrap_exception_group,
 )
 from ._response import Response, coerce_response, http_exception_response
 from ._routing import Rule
-from ._scaffold import Scaffold, call_maybe_async
+from ._scaffold import Scaffold
 from ._websocket import Websocket
 
 if TYPE_CHECKING:

@@ -23,15 +23,16 @@ or 5xx response). The other errors mean the program is wrong and are raised at o
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn, overload
 
 import werkzeug.exceptions
 from werkzeug.datastructures import Headers
 from werkzeug.http import HTTP_STATUS_CODES
 
+from ._types import CloseCode
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Mapping
 
     from ._response import Response
     from ._types import HeadersValue
@@ -245,7 +246,7 @@ class WebsocketDisconnect(TrioframeError):
         reason: The close reason, if one was given.
     """
 
-    def __init__(self, code: int = 1000, reason: str = "") -> None:
+    def __init__(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         super().__init__(f"websocket closed with code {code}" + (f": {reason}" if reason else ""))
         self.code = code
         self.reason = reason
@@ -299,34 +300,6 @@ def _default_description(code: int) -> str:
     if werkzeug_class is not None and werkzeug_class.description:
         return werkzeug_class.description
     return _FALLBACK_DESCRIPTION
-
-
-@overload
-def unwrap_exception_group(error: Exception) -> Exception: ...
-@overload
-def unwrap_exception_group(error: BaseException) -> BaseException: ...
-def unwrap_exception_group(error: BaseException) -> BaseException:
-    """The single exception inside nested one-member groups, or ``error`` itself.
-
-    A nursery wraps even one failure in an ``ExceptionGroup``; error handlers and tests
-    should see what the user raised.
-    """
-    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        error = error.exceptions[0]
-    return error
-
-
-@contextmanager
-def single_errors_unwrapped() -> Iterator[None]:
-    """Let a group of one exception (nested groups too) out of the block as that exception;
-    a group of several passes unchanged. For nurseries whose caller wants what failed."""
-    try:
-        yield
-    except BaseExceptionGroup as group:
-        error = unwrap_exception_group(group)
-        if error is group:
-            raise
-        raise error from None
 
 
 def strip_disconnects(error: Exception) -> Exception | None:

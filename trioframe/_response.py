@@ -25,8 +25,9 @@ from werkzeug.datastructures import Headers
 from werkzeug.sansio.response import Response as _SansIOResponse
 from werkzeug.urls import iri_to_uri
 
+from ._concurrency import bounded_cleanup, single_errors_unwrapped
 from ._context import current_app, has_app_context
-from ._exceptions import BadRequest, single_errors_unwrapped
+from ._exceptions import BadRequest
 
 if TYPE_CHECKING:
     import logging
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
     from ._types import HeadersValue, StatusValue
 
 BodySource = AsyncIterable[bytes | str] | Iterable[bytes | str]
-#: How long closing a streaming body (its ``finally`` blocks) may take.
-BODY_CLOSE_TIMEOUT_S = 5.0
 
 
 class BodyProducer:
@@ -178,7 +177,7 @@ class Response(_SansIOResponse):
         """The body as bytes chunks, for the ``async with`` block.
 
         A stream is closed when the block ends, so its ``finally`` blocks run even when the
-        block is cancelled (shielded, for up to ``BODY_CLOSE_TIMEOUT_S``; ``logger`` hears
+        block is cancelled (shielded, for up to five seconds; ``logger`` hears
         of one that takes longer). A `BodyProducer` runs in a task for the block's length.
         """
         if isinstance(self._stream, BodyProducer):
@@ -189,12 +188,10 @@ class Response(_SansIOResponse):
         try:
             yield body
         finally:
-            with trio.move_on_after(BODY_CLOSE_TIMEOUT_S, shield=True) as scope:
+            with bounded_cleanup(
+                "body close", logger, "A streaming response body took over %s s to close"
+            ):
                 await body.aclose()
-            if scope.cancelled_caught and logger is not None:
-                logger.warning(
-                    "A streaming response body took over %s s to close", BODY_CLOSE_TIMEOUT_S
-                )
 
     async def close_body(self, logger: logging.Logger | None = None) -> None:
         """Close a stream that will not be read (the reply to ``HEAD``), as `open_body`

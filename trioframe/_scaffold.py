@@ -12,11 +12,10 @@ import os
 import sys
 from collections import defaultdict
 from datetime import timedelta
-from functools import cached_property, partial
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import jinja2
-import trio
 import werkzeug.exceptions
 
 from ._context import current_app
@@ -72,19 +71,17 @@ def get_root_path(import_name: str) -> str:
     return os.path.dirname(os.path.abspath(filename))
 
 
-async def call_maybe_async(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Await ``func`` if it is a coroutine function; otherwise run it in a worker thread.
+def check_while_serving(func: object) -> None:
+    """Refuse a ``while_serving`` function that is not an async generator function.
 
-    An async generator function is called directly: its generator is a streaming body.
-    Threads come from Trio's default limiter, shared by the whole process, and see the
-    caller's context (``request``, ``g``). Cancelling waits for a running thread to finish.
+    Raises:
+        SetupError: it is not.
     """
-    if inspect.iscoroutinefunction(func):
-        return await func(*args, **kwargs)
-    if inspect.isasyncgenfunction(func):
-        await trio.lowlevel.checkpoint()
-        return func(*args, **kwargs)
-    return await trio.to_thread.run_sync(partial(func, *args, **kwargs))
+    if not inspect.isasyncgenfunction(func):
+        raise SetupError(
+            f"while_serving needs an async generator function (async def with one yield), "
+            f"not {func!r}"
+        )
 
 
 def error_handler_key(key: type[BaseException] | int) -> tuple[type[Exception], int | None]:

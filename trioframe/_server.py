@@ -410,7 +410,7 @@ class Server:
 
     async def _shut_down(self, connections: trio.Nursery) -> None:
         # Websockets never finish by themselves: close them now; requests get the grace period.
-        self.app._open_websockets.close_all()
+        self.app.serving_state.close_websockets()
         await self._context.terminated.set()  # idle keep-alive connections close
         with trio.move_on_after(self.config.graceful_timeout):
             await wait_any(self._all_closed.wait, self.stop.hurried.wait)

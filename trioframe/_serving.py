@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import trio
 from hypercorn.config import Config as HypercornConfig
 
-from ._exceptions import single_errors_unwrapped
+from ._concurrency import single_errors_unwrapped
 from ._server import Server
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from ._concurrency import bounded_cleanup
 from ._context import current_app, has_app_context
 from ._response import BodyProducer, Response
 
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 
 #: Seconds of silence after which a keep-alive comment is sent.
 KEEP_ALIVE_INTERVAL_S = 15.0
-#: How long the event iterator's cleanup may take once the stream ends.
-CLOSE_TIMEOUT_S = 5.0
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -151,5 +150,5 @@ async def _send_events(
     finally:
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
-            with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
+            with bounded_cleanup("body close"):
                 await aclose()

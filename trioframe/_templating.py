@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 import jinja2
 import trio
 
+from ._concurrency import call_maybe_async
 from ._context import (
     current_app_context,
     current_request_context,
@@ -30,13 +31,13 @@ from ._context import (
     session,
     websocket,
 )
-from ._scaffold import T_template_callable, call_maybe_async
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
 
     from ._app import Trioframe
     from ._config import Config
+    from ._scaffold import T_template_callable
     from ._types import TemplateContextProcessor
 
 #: File extensions whose templates are autoescaped (HTML and XML).

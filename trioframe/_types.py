@@ -1,8 +1,8 @@
 """The ASGI vocabulary trioframe speaks, and the shapes of values user code hands back.
 
 Scopes and the messages trioframe builds are typed as in the ASGI 3 specification. Only the
-connection handlers (``_http_handler``, ``_websocket_handler``, ``_lifespan``) read or build
-these dicts; everything after them works with ``Request``, ``Websocket`` and ``Response``.
+ASGI edge (``_asgi/``) reads or builds these dicts for the app; everything after it works with
+``Request``, ``Websocket`` and ``Response``. `CloseCode` names the websocket close codes.
 """
 
 from __future__ import annotations
@@ -16,12 +16,36 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
+from enum import IntEnum
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypeAlias, TypedDict
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import Headers
 
     from ._response import Response
+
+
+class CloseCode(IntEnum):
+    """The websocket close codes of RFC 6455 (section 7.4.1), by name.
+
+    Any of them (but ``ABNORMAL``, which no endpoint sends) may be passed to
+    ``websocket.close()``, as may an application code in 3000-4999; `WebsocketDisconnect`
+    reports the code the client closed with.
+    """
+
+    NORMAL = 1000  #: the purpose of the connection was fulfilled
+    GOING_AWAY = 1001  #: the server is shutting down, or the browser left the page
+    PROTOCOL_ERROR = 1002  #: the peer broke the websocket protocol
+    UNSUPPORTED_DATA = 1003  #: a message of a type the endpoint cannot take
+    ABNORMAL = 1006  #: reported, never sent: the connection was lost without a close frame
+    INVALID_DATA = 1007  #: a text message that is not UTF-8, or data of the wrong kind
+    POLICY_VIOLATION = 1008  #: the peer broke a rule of the application (or a limit)
+    MESSAGE_TOO_BIG = 1009  #: a message over the size limit
+    MANDATORY_EXTENSION = 1010  #: the client needs an extension the server did not offer
+    INTERNAL_ERROR = 1011  #: the server failed while handling the connection
+    SERVICE_RESTART = 1012  #: the server is restarting; reconnect
+    TRY_AGAIN_LATER = 1013  #: the server is overloaded; reconnect later
+    BAD_GATEWAY = 1014  #: a gateway got a bad answer from upstream
 
 
 class ASGIVersions(TypedDict):

@@ -6,9 +6,12 @@ How the states go::
         |                                                                           ^
         +--a response (denial) is sent--> REJECTED       client leaves before accept+
 
-Every operation checks the state first and names both the state and the operation when it
-is not allowed there, as wsproto does. The connection handler supplies the transport that
-turns these operations into ASGI messages, and feeds received messages into ``inbound``.
+Every operation looks its step up in one table, ``_STEPS[state, operation]``; a step that
+is not allowed raises an error naming both the state and the operation, as wsproto does.
+The two directions are recorded apart: ``app_close`` is the close the app sent,
+``client_close`` the one the client reported, whichever came first or both. The connection
+handler supplies the transport that turns operations into ASGI messages, and feeds
+received messages into ``inbound``.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import trio
 from werkzeug.datastructures import Headers
 
+from ._concurrency import ConflictDetector
 from ._exceptions import WebsocketDisconnect
 from ._json import parse_client_json
 from ._request import BaseRequestWebsocket
+from ._types import CloseCode
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -30,11 +35,9 @@ if TYPE_CHECKING:
     from ._response import Response
     from ._types import HeadersValue
 
-#: Close codes an application may send: the standard ones that make sense for it, and the
-#: ranges RFC 6455 reserves for libraries (3000-3999) and applications (4000-4999).
-_SENDABLE_CLOSE_CODES = frozenset(
-    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
-)
+#: Close codes an application may send: every named one but ``ABNORMAL``, and the ranges
+#: RFC 6455 reserves for libraries (3000-3999) and applications (4000-4999).
+_SENDABLE_CLOSE_CODES = frozenset(CloseCode) - {CloseCode.ABNORMAL}
 #: The longest close reason a close frame can carry, in UTF-8 bytes.
 MAX_CLOSE_REASON_BYTES = 123
 
@@ -46,6 +49,72 @@ class WebsocketState(enum.Enum):
     CONNECTED = enum.auto()  #: accepted: messages flow both ways
     REJECTED = enum.auto()  #: refused with an HTTP response
     CLOSED = enum.auto()  #: closed by either side
+
+
+class Operation(enum.Enum):
+    """What can happen to a websocket: the app's operations, and the client leaving."""
+
+    ACCEPT = "websocket.accept()"
+    RECEIVE = "websocket.receive()"
+    SEND = "websocket.send()"
+    CLOSE = "websocket.close()"
+    REJECT = "websocket rejection"
+    CLIENT_CLOSE = "the client's close"
+
+
+class Step(enum.Enum):
+    """What an operation does in a state."""
+
+    MOVE = enum.auto()  #: carry it out; the table names the state it leads to
+    ACCEPT_FIRST = enum.auto()  #: accept implicitly, then carry it out
+    ALREADY_DONE = enum.auto()  #: nothing to do: it has happened already
+    DISCONNECTED = enum.auto()  #: raise WebsocketDisconnect with the close code
+    NOT_ALLOWED = enum.auto()  #: a programming error: raise RuntimeError
+
+
+_NEVER_OPENED = "the connection was refused with an HTTP response and never opened"
+_REFUSE_BEFORE_ACCEPT = "a connection can only be refused before it is accepted"
+
+_S, _O = WebsocketState, Operation
+#: ``(state, operation) -> (step, the state it leads to, or why it is not allowed)``
+_STEPS: dict[tuple[WebsocketState, Operation], tuple[Step, WebsocketState | str | None]] = {
+    (_S.HANDSHAKE, _O.ACCEPT): (Step.MOVE, _S.CONNECTED),
+    (_S.HANDSHAKE, _O.RECEIVE): (Step.ACCEPT_FIRST, None),
+    (_S.HANDSHAKE, _O.SEND): (Step.ACCEPT_FIRST, None),
+    (_S.HANDSHAKE, _O.CLOSE): (Step.MOVE, _S.CLOSED),  # refuses; servers answer 403
+    (_S.HANDSHAKE, _O.REJECT): (Step.MOVE, _S.REJECTED),
+    (_S.HANDSHAKE, _O.CLIENT_CLOSE): (Step.MOVE, _S.CLOSED),
+    (_S.CONNECTED, _O.ACCEPT): (Step.ALREADY_DONE, None),
+    (_S.CONNECTED, _O.RECEIVE): (Step.MOVE, _S.CONNECTED),
+    (_S.CONNECTED, _O.SEND): (Step.MOVE, _S.CONNECTED),
+    (_S.CONNECTED, _O.CLOSE): (Step.MOVE, _S.CLOSED),
+    (_S.CONNECTED, _O.REJECT): (Step.NOT_ALLOWED, _REFUSE_BEFORE_ACCEPT),
+    (_S.CONNECTED, _O.CLIENT_CLOSE): (Step.MOVE, _S.CLOSED),
+    (_S.REJECTED, _O.ACCEPT): (Step.NOT_ALLOWED, _NEVER_OPENED),
+    (_S.REJECTED, _O.RECEIVE): (Step.NOT_ALLOWED, _NEVER_OPENED),
+    (_S.REJECTED, _O.SEND): (Step.NOT_ALLOWED, _NEVER_OPENED),
+    (_S.REJECTED, _O.CLOSE): (Step.ALREADY_DONE, None),
+    (_S.REJECTED, _O.REJECT): (Step.NOT_ALLOWED, _REFUSE_BEFORE_ACCEPT),
+    (_S.REJECTED, _O.CLIENT_CLOSE): (Step.ALREADY_DONE, None),
+    (_S.CLOSED, _O.ACCEPT): (Step.ALREADY_DONE, None),  # or disconnected, if never accepted
+    (_S.CLOSED, _O.RECEIVE): (Step.DISCONNECTED, None),
+    (_S.CLOSED, _O.SEND): (Step.DISCONNECTED, None),
+    (_S.CLOSED, _O.CLOSE): (Step.ALREADY_DONE, None),
+    (_S.CLOSED, _O.REJECT): (Step.NOT_ALLOWED, _REFUSE_BEFORE_ACCEPT),
+    (_S.CLOSED, _O.CLIENT_CLOSE): (Step.ALREADY_DONE, None),
+}
+
+
+def step(state: WebsocketState, operation: Operation) -> tuple[Step, WebsocketState | None]:
+    """What ``operation`` does in ``state``, and the state it leads to.
+
+    Raises:
+        RuntimeError: the operation is not allowed there; the message names both.
+    """
+    kind, target = _STEPS[state, operation]
+    if kind is Step.NOT_ALLOWED:
+        raise RuntimeError(f"{operation.value} is not allowed in state {state.name}: {target}")
+    return kind, target if isinstance(target, WebsocketState) else None
 
 
 class WebsocketTransport(Protocol):
@@ -94,10 +163,14 @@ class Websocket(BaseRequestWebsocket):
         self.state = WebsocketState.HANDSHAKE
         #: The subprotocol chosen by ``accept``, if any.
         self.subprotocol: str | None = None
-        #: The close code, once closed (by the app, or as the client reported it).
+        #: The close code, once closed: the first of the app's and the client's.
         self.close_code: int | None = None
         #: The close reason, once closed.
         self.close_reason = ""
+        #: The ``(code, reason)`` the app closed with, once it did.
+        self.app_close: tuple[int, str] | None = None
+        #: The ``(code, reason)`` the client closed with (1006 for a lost connection).
+        self.client_close: tuple[int, str] | None = None
         self._transport = transport
         self._inbound = inbound
         self._accept_headers: Headers | None = None
@@ -105,7 +178,10 @@ class Websocket(BaseRequestWebsocket):
         #: adds the session cookie there).
         self._on_accept: Callable[[Headers], Awaitable[None]] | None = None
         self._send_lock = trio.Lock()
-        self._receiving = False
+        self._receiving = ConflictDetector(
+            "another task is already receiving on this websocket; receive in one task "
+            "and pass messages to the others through a trio memory channel"
+        )
 
     @property
     def accepted(self) -> bool:
@@ -129,7 +205,9 @@ class Websocket(BaseRequestWebsocket):
         """
         accept_headers = Headers(headers) if headers is not None else Headers()
         async with self._send_lock:
-            if self.state is WebsocketState.HANDSHAKE:
+            kind, target = step(self.state, Operation.ACCEPT)
+            if kind is Step.MOVE:
+                assert target is not None  # the table names where MOVE leads
                 if subprotocol is not None and subprotocol not in self.requested_subprotocols:
                     raise ValueError(
                         f"accept(subprotocol={subprotocol!r}): the client asked for "
@@ -138,13 +216,12 @@ class Websocket(BaseRequestWebsocket):
                 handshake_headers = accept_headers.copy()
                 if self._on_accept is not None:
                     await self._on_accept(handshake_headers)
-                self.state = WebsocketState.CONNECTED
+                self.state = target
                 self.subprotocol = subprotocol
                 self._accept_headers = accept_headers
                 await self._transport.accept(subprotocol, handshake_headers)
                 return
-            self._check_not(WebsocketState.REJECTED, "accept")
-            if self._accept_headers is None:  # the client left during the handshake
+            if self._accept_headers is None:  # closed during the handshake
                 raise self._disconnect()
             if subprotocol != self.subprotocol or accept_headers != self._accept_headers:
                 raise RuntimeError(
@@ -153,7 +230,6 @@ class Websocket(BaseRequestWebsocket):
                     f"{self._accept_headers.to_wsgi_list()!r}"
                 )
             # Already accepted alike: nothing to do (taking the lock was the checkpoint).
-            return
 
     async def receive(self) -> str | bytes:
         """Wait for the next message from the client: ``str`` for text, ``bytes`` for binary.
@@ -165,22 +241,15 @@ class Websocket(BaseRequestWebsocket):
             WebsocketDisconnect: the connection is closed; ``code`` says how.
             trio.BusyResourceError: another task is already receiving.
         """
-        if self._receiving:
-            raise trio.BusyResourceError(
-                "another task is already receiving on this websocket; receive in one task "
-                "and pass messages to the others through a trio memory channel"
-            )
-        self._receiving = True
-        try:
-            await self._ensure_accepted("receive")
-            if self.state is WebsocketState.CLOSED:
+        with self._receiving:
+            if step(self.state, Operation.RECEIVE)[0] is Step.ACCEPT_FIRST:
+                await self.accept()
+            if step(self.state, Operation.RECEIVE)[0] is Step.DISCONNECTED:
                 raise self._disconnect()
             try:
                 return await self._inbound.receive()
             except (trio.EndOfChannel, trio.ClosedResourceError):
                 raise self._disconnect() from None
-        finally:
-            self._receiving = False
 
     async def send(self, data: str | bytes | bytearray | memoryview) -> None:
         """Send a text (``str``) or binary (``bytes`` or another buffer) message.
@@ -200,7 +269,8 @@ class Websocket(BaseRequestWebsocket):
                 f"send() takes str or bytes, not {type(payload).__name__}; use send_json() to "
                 "send other values as JSON"
             )
-        await self._ensure_accepted("send")
+        if step(self.state, Operation.SEND)[0] is Step.ACCEPT_FIRST:
+            await self.accept()
         # The lock only keeps concurrent sends apart. Uncontended, it is taken without a
         # trip through the scheduler: the server's send is this method's checkpoint.
         try:
@@ -208,7 +278,7 @@ class Websocket(BaseRequestWebsocket):
         except trio.WouldBlock:
             await self._send_lock.acquire()
         try:
-            if self.state is WebsocketState.CLOSED:
+            if step(self.state, Operation.SEND)[0] is Step.DISCONNECTED:
                 raise self._disconnect()
             await self._transport.send(payload)
         finally:
@@ -233,14 +303,15 @@ class Websocket(BaseRequestWebsocket):
         """
         await self.send(self.json_dumps(value))
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
+    async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         """Close the connection; closing a closed websocket does nothing.
 
         Before ``accept`` this refuses the connection (servers answer with 403); to refuse
         with a status and body of your choice, return a response instead.
 
         Args:
-            code: 1000 (normal), another standard code, or one of 3000-4999.
+            code: 1000 (normal), another standard code (see `CloseCode`), or one of
+                3000-4999.
             reason: A short reason for the client, at most 123 bytes as UTF-8.
 
         Raises:
@@ -248,35 +319,34 @@ class Websocket(BaseRequestWebsocket):
         """
         validate_close(code, reason)
         async with self._send_lock:
-            if self.state in (WebsocketState.CLOSED, WebsocketState.REJECTED):
+            kind, target = step(self.state, Operation.CLOSE)
+            if kind is Step.ALREADY_DONE:
                 return  # taking the lock was the checkpoint
-            self.state = WebsocketState.CLOSED
-            self.close_code, self.close_reason = code, reason
+            assert target is not None  # the table names where MOVE leads
+            self.state = target
+            self.app_close = (code, reason)
+            self._closed(code, reason)
             await self._transport.close(code, reason)
 
-    async def _ensure_accepted(self, operation: str) -> None:
-        self._check_not(WebsocketState.REJECTED, operation)
-        if self.state is WebsocketState.HANDSHAKE:
-            await self.accept()
-
-    def _check_not(self, state: WebsocketState, operation: str) -> None:
-        if self.state is state:
-            raise RuntimeError(
-                f"websocket.{operation}() is not allowed in state {state.name}: the connection "
-                "was refused with an HTTP response and never opened"
-            )
+    def _closed(self, code: int, reason: str) -> None:
+        if self.close_code is None:
+            self.close_code, self.close_reason = code, reason
 
     def _disconnect(self) -> WebsocketDisconnect:
         return WebsocketDisconnect(
-            self.close_code if self.close_code is not None else 1000, self.close_reason
+            self.close_code if self.close_code is not None else CloseCode.NORMAL,
+            self.close_reason,
         )
 
     def _peer_closed(self, code: int, reason: str) -> bool:
         """Record that the client left; ``True`` if the connection was still open until now."""
-        if self.state in (WebsocketState.CLOSED, WebsocketState.REJECTED):
+        self.client_close = (code, reason)
+        kind, target = step(self.state, Operation.CLIENT_CLOSE)
+        if kind is Step.ALREADY_DONE:
             return False
-        self.state = WebsocketState.CLOSED
-        self.close_code, self.close_reason = code, reason
+        assert target is not None  # the table names where MOVE leads
+        self.state = target
+        self._closed(code, reason)
         return True
 
     async def _reject(self, response: Response) -> None:
@@ -286,12 +356,9 @@ class Websocket(BaseRequestWebsocket):
             RuntimeError: the websocket is not in the handshake any more.
         """
         async with self._send_lock:
-            if self.state is not WebsocketState.HANDSHAKE:
-                raise RuntimeError(
-                    f"websocket rejection is not allowed in state {self.state.name}: a "
-                    "connection can only be refused before it is accepted"
-                )
-            self.state = WebsocketState.REJECTED
+            _, target = step(self.state, Operation.REJECT)
+            assert target is not None  # the table names where MOVE leads
+            self.state = target
             await self._transport.reject(response)
 
 

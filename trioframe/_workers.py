@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 from hypercorn.utils import LifespanFailureError, check_for_updates, files_to_watch
 
-from ._exceptions import single_errors_unwrapped
+from ._concurrency import single_errors_unwrapped
 from ._serving import bind_sockets, listen, load_app, serve_until_asked
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import trio
 from werkzeug.datastructures import FileStorage, Headers, MultiDict
 from werkzeug.test import encode_multipart
 
-from trioframe._http_handler import build_request
+from trioframe._asgi._translate import build_request, encode_headers
 
 if TYPE_CHECKING:
     from trioframe._app import Trioframe
@@ -98,10 +98,7 @@ class TestRequest:
             "raw_path": quote(self.root_path + self.path, safe=_PATH_SAFE).encode("ascii"),
             "query_string": self.query_string,
             "root_path": self.root_path,
-            "headers": [
-                (name.lower().encode("latin-1"), value.encode("latin-1"))
-                for name, value in self.headers.items()
-            ],
+            "headers": encode_headers(self.headers),
             "client": CLIENT_ADDRESS,
             "server": (self.host.partition(":")[0], _port(self.scheme, self.host)),
             "extensions": self.extensions,

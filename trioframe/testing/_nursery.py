@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from trioframe._exceptions import unwrap_exception_group
+from trioframe._concurrency import unwrap_exception_group
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from werkzeug.datastructures import Headers
-
+from trioframe._asgi._translate import decode_headers
 from trioframe._response import Response
 
 if TYPE_CHECKING:
@@ -28,7 +27,5 @@ class TestResponse(Response):
     ) -> TestResponse:
         """Build the response exactly as the app sent it, headers untouched."""
         response = cls(body, status)
-        response.headers = Headers(
-            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
-        )
+        response.headers = decode_headers(headers)
         return response

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, Self
 import trio
 from werkzeug.datastructures import Headers
 
+from trioframe._asgi._translate import decode_headers
 from trioframe._exceptions import WebsocketDisconnect
+from trioframe._types import CloseCode
 
 from ._nursery import HeldNursery
 from ._response import TestResponse
@@ -30,8 +32,6 @@ if TYPE_CHECKING:
 #: Messages queued each way between the test and the app, like hypercorn's default
 #: ``max_app_queue_size``.
 SERVER_QUEUE_SIZE = 10
-#: The close code a server sends when the app ends without closing (hypercorn does this).
-CLOSE_APP_ENDED = 1011
 
 
 class WebsocketResponse(Exception):
@@ -147,7 +147,7 @@ class TestWebsocketConnection:
             text = message.get("text")
             return text if text is not None else bytes(message.get("bytes") or b"")
         if message["type"] == "websocket.close":
-            self.close_code = message.get("code", 1000)
+            self.close_code = message.get("code", CloseCode.NORMAL)
             self._close_reason = message.get("reason") or ""
             raise WebsocketDisconnect(self.close_code, self._close_reason)
         raise RuntimeError(f"the app sent {message['type']!r} on an open websocket")
@@ -160,7 +160,7 @@ class TestWebsocketConnection:
         """Receive a message and parse it as JSON."""
         return self._app.json.loads(await self.receive())
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
+    async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         """Close the connection from the client side; the app sees this ``code``."""
         if self.close_code is not None or self._app_done.is_set():
             await trio.lowlevel.checkpoint()
@@ -193,12 +193,7 @@ class TestWebsocketConnection:
             self._raise_app_gone()
         if message["type"] == "websocket.accept":
             self.subprotocol = message.get("subprotocol")
-            self.headers = Headers(
-                [
-                    (name.decode("latin-1"), value.decode("latin-1"))
-                    for name, value in message.get("headers", [])
-                ]
-            )
+            self.headers = decode_headers(message.get("headers", []))
         elif message["type"] == "websocket.http.response.start":
             chunks = []
             while True:
@@ -235,14 +230,15 @@ class TestWebsocketConnection:
     def _raise_app_gone(self) -> NoReturn:
         self._raise_unsurfaced()
         # The app may have closed properly before it ended: its close is still queued.
-        code, reason = CLOSE_APP_ENDED, "the app ended without closing"
+        # What a server sends when the app ends without closing (hypercorn does this).
+        code, reason = CloseCode.INTERNAL_ERROR, "the app ended without closing"
         while True:
             try:
                 message = self._from_app.receive_nowait()
             except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
                 break
             if message["type"] == "websocket.close":
-                code, reason = message.get("code", 1000), message.get("reason") or ""
+                code, reason = message.get("code", CloseCode.NORMAL), message.get("reason") or ""
                 break
         self.close_code, self._close_reason = code, reason
         raise WebsocketDisconnect(code, reason)
@@ -258,7 +254,9 @@ class TestWebsocketConnection:
                 stopped = False
                 if self.close_code is None:
                     try:
-                        self._to_app.send_nowait({"type": "websocket.disconnect", "code": 1000})
+                        self._to_app.send_nowait(
+                            {"type": "websocket.disconnect", "code": CloseCode.NORMAL}
+                        )
                     except trio.WouldBlock:
                         # The app stopped reading, so it cannot hear the disconnect; stop it
                         # as a server shutting down would.

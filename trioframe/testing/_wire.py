@@ -21,8 +21,8 @@ import trio
 import trio.testing
 import trio_websocket
 from hypercorn.config import Config as HypercornConfig
-from werkzeug.datastructures import Headers
 
+from trioframe._asgi._translate import decode_headers
 from trioframe._server import Server
 from trioframe._serving import apply_app_limits
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
     from contextlib import AbstractAsyncContextManager
     from types import TracebackType
+
+    from werkzeug.datastructures import Headers
 
     from trioframe._app import Trioframe
 
@@ -262,9 +264,7 @@ async def http_exchange(
     assert response is not None  # h11 reports a Response before the end of one
     return WireResponse(
         status_code=response.status_code,
-        headers=Headers(
-            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in response.headers]
-        ),
+        headers=decode_headers(response.headers),
         body=b"".join(chunks),
     )
 

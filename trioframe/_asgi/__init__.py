@@ -10,17 +10,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from ._concurrency import checkpointing
-from ._http_handler import handle_http
+from trioframe._concurrency import checkpointing
+
+from ._http import handle_http
 from ._lifespan import handle_lifespan
-from ._websocket_handler import handle_websocket
+from ._websocket import handle_websocket
 
 if TYPE_CHECKING:
-    from ._app import Trioframe
-    from ._types import ASGIReceive, ASGIScope, ASGISend, HTTPScope, LifespanScope, WebsocketScope
+    from trioframe._app import Trioframe
+    from trioframe._types import (
+        ASGIReceive,
+        ASGIScope,
+        ASGISend,
+        HTTPScope,
+        LifespanScope,
+        WebsocketScope,
+    )
 
 
-async def dispatch(app: Trioframe, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
+async def handle_connection(
+    app: Trioframe, scope: ASGIScope, receive: ASGIReceive, send: ASGISend
+) -> None:
     """Hand the connection to the handler for its scope type.
 
     Raises:

@@ -14,7 +14,7 @@ How one connection is served:
    read nothing of a message for ``WEBSOCKET_SEND_TIMEOUT``.
 4. ``teardown_websocket`` runs (shielded, bounded) and the reader is cancelled.
 
-When the server stops, it asks `OpenWebsockets` to close every connection at once, with
+When the server stops, it asks `ServingState` to close every connection at once, with
 1001 (or 503 for one still in its handshake): a websocket never finishes by itself, so
 waiting out the grace period the server gives HTTP requests would gain nothing. A server
 that cannot ask cancels the connection when its grace period ends, with the same result.
@@ -22,7 +22,7 @@ that cannot ask cancels the connection when its grace period ends, with the same
 
 from __future__ import annotations
 
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -30,27 +30,31 @@ from typing import TYPE_CHECKING
 import trio
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ._context import WebsocketContext
-from ._exceptions import (
+from trioframe._concurrency import LoneError, bounded_cleanup
+from trioframe._config import checked_setting
+from trioframe._context import WebsocketContext
+from trioframe._exceptions import (
     InternalServerError,
     ServiceUnavailable,
-    SetupError,
     WebsocketDisconnect,
     strip_disconnects,
 )
-from ._http_handler import encode_headers, scope_details, send_response
-from ._response import http_exception_response
-from ._websocket import Websocket, WebsocketState
+from trioframe._response import http_exception_response
+from trioframe._serving_state import GOING_AWAY
+from trioframe._types import CloseCode
+from trioframe._websocket import WebsocketState
+
+from ._translate import build_websocket, encode_headers, send_response
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from werkzeug.datastructures import Headers
 
-    from ._app import Trioframe
-    from ._response import Response
-    from ._types import (
+    from trioframe._app import Trioframe
+    from trioframe._response import Response
+    from trioframe._types import (
         ASGIReceive,
         ASGISend,
         WebsocketAcceptEvent,
@@ -58,20 +62,8 @@ if TYPE_CHECKING:
         WebsocketScope,
         WebsocketSendEvent,
     )
+    from trioframe._websocket import Websocket
 
-#: What to do when a message arrives and the handler's queue is full.
-OVERFLOW_POLICIES = ("block", "close")
-#: The close code when the client breaks the queue or size limits.
-CLOSE_POLICY_VIOLATION = 1008
-CLOSE_MESSAGE_TOO_BIG = 1009
-#: How long telling the client how its connection ended may take, shielded from
-#: cancellation (a refusal's body, a close).
-CLOSE_TIMEOUT_S = 5.0
-#: The close code a server reports for a connection lost without a close frame.
-CLOSE_ABNORMAL = 1006
-#: The close code and reason for a server that is shutting down.
-CLOSE_GOING_AWAY = 1001
-GOING_AWAY = (CLOSE_GOING_AWAY, "server shutting down")
 #: The close reason for a client that reads too slowly.
 TOO_SLOW = "the client read nothing for too long"
 
@@ -92,30 +84,11 @@ class Limits:
         Raises:
             SetupError: a setting has a value trioframe cannot use.
         """
-        overflow = config["WEBSOCKET_QUEUE_OVERFLOW"]
-        if overflow not in OVERFLOW_POLICIES:
-            raise SetupError(
-                f"WEBSOCKET_QUEUE_OVERFLOW is {overflow!r}; set it to 'block' (backpressure) "
-                "or 'close' (close the connection with 1008)"
-            )
-        queue_size = config["WEBSOCKET_QUEUE_SIZE"]
-        if not isinstance(queue_size, int) or queue_size < 1:
-            raise SetupError(f"WEBSOCKET_QUEUE_SIZE is {queue_size!r}; it must be an int >= 1")
-        max_size = config["WEBSOCKET_MAX_MESSAGE_SIZE"]
-        if max_size is not None and not isinstance(max_size, int):
-            raise SetupError(f"WEBSOCKET_MAX_MESSAGE_SIZE is {max_size!r}; use an int or None")
-        send_timeout = config["WEBSOCKET_SEND_TIMEOUT"]
-        if send_timeout is not None and (
-            not isinstance(send_timeout, int | float) or send_timeout <= 0
-        ):
-            raise SetupError(
-                f"WEBSOCKET_SEND_TIMEOUT is {send_timeout!r}; use a number of seconds > 0, or "
-                "None to wait for ever"
-            )
+        send_timeout = checked_setting(config, "WEBSOCKET_SEND_TIMEOUT")
         return cls(
-            queue_size=queue_size,
-            max_message_size=max_size,
-            overflow=str(overflow),
+            queue_size=checked_setting(config, "WEBSOCKET_QUEUE_SIZE"),
+            max_message_size=checked_setting(config, "WEBSOCKET_MAX_MESSAGE_SIZE"),
+            overflow=str(checked_setting(config, "WEBSOCKET_QUEUE_OVERFLOW")),
             send_timeout=None if send_timeout is None else float(send_timeout),
         )
 
@@ -174,7 +147,7 @@ class ASGITransport:
         else:
             # Without the denial-response extension, a close before accept is the only way
             # to refuse; servers answer it with 403.
-            await self.close(1000, "")
+            await self.close(CloseCode.NORMAL, "")
 
     async def _send_in_time(self, message: object) -> None:
         if self._send_timeout is None:
@@ -191,7 +164,7 @@ class ASGITransport:
             if too_slow:
                 self.on_too_slow()  # also when the late send ended in a cancel from outside
         if too_slow:
-            raise WebsocketDisconnect(CLOSE_POLICY_VIOLATION, TOO_SLOW)
+            raise WebsocketDisconnect(CloseCode.POLICY_VIOLATION, TOO_SLOW)
 
 
 @dataclass(eq=False)  # compared and hashed by identity: each is one live connection
@@ -207,60 +180,6 @@ class Connection:
         """End the handler, and close with ``code`` after."""
         self.close_request = (code, reason)
         self.handler_scope.cancel()
-
-
-class OpenWebsockets:
-    """An app's open websocket connections, so that a stopping server can close them."""
-
-    def __init__(self) -> None:
-        self._connections: set[Connection] = set()
-        self._closing = False
-
-    @contextmanager
-    def track(self, connection: Connection) -> Iterator[None]:
-        """Count ``connection`` as open for the block; once closing, refuse it at once."""
-        if self._closing:
-            connection.stop(*GOING_AWAY)
-        self._connections.add(connection)
-        try:
-            yield
-        finally:
-            self._connections.discard(connection)
-
-    def close_all(self) -> None:
-        """Close every open connection with 1001, and refuse new ones with 503."""
-        self._closing = True
-        for connection in self._connections:
-            connection.stop(*GOING_AWAY)
-
-    def reopen(self) -> None:
-        """Accept connections again (the app serves anew)."""
-        self._closing = False
-
-
-def build_websocket(
-    app: Trioframe,
-    scope: WebsocketScope,
-    transport: ASGITransport,
-    inbound: trio.MemoryReceiveChannel[str | bytes],
-) -> Websocket:
-    """Translate a ``websocket`` scope into a `Websocket` fed from ``inbound``."""
-    headers, root_path, path, remote_addr = scope_details(scope)
-    return Websocket(
-        scope.get("scheme", "ws"),
-        scope.get("server"),
-        root_path,
-        path,
-        scope.get("query_string", b""),
-        headers,
-        remote_addr,
-        subprotocols=list(scope.get("subprotocols", [])),
-        transport=transport,
-        inbound=inbound,
-        http_version=scope.get("http_version", "1.1"),
-        json_loads=app.json.loads,
-        json_dumps=app.json.dumps,
-    )
 
 
 async def handle_websocket(
@@ -288,20 +207,17 @@ async def handle_websocket(
         build_websocket(app, scope, transport, inbound_receiver), trio.CancelScope()
     )
     transport.on_too_slow = partial(_too_slow, app, connection, limits)
-    propagating: Exception | None = None
+    lone = LoneError()  # the caller sees the handler's error, not a group
     async with trio.open_nursery() as nursery:
         nursery.start_soon(read_messages, receive, inbound_sender, connection, limits)
-        try:
-            with app._open_websockets.track(connection):
-                await _serve(app, connection)
-        except Exception as error:
-            # Re-raised below, outside the nursery, so the caller sees it and not a group.
-            propagating = error
-        finally:
-            inbound_receiver.close()
-            nursery.cancel_scope.cancel()
-    if propagating is not None:
-        raise propagating
+        with lone.caught():
+            try:
+                with app.serving_state.websocket_open(connection):
+                    await _serve(app, connection)
+            finally:
+                inbound_receiver.close()
+                nursery.cancel_scope.cancel()
+    lone.reraise()
 
 
 @trio.lowlevel.enable_ki_protection  # a task of its own: see Trioframe.__call__
@@ -317,7 +233,7 @@ async def read_messages(
         while True:
             message = await receive()
             if message["type"] == "websocket.disconnect":
-                code = message.get("code", CLOSE_ABNORMAL)
+                code = message.get("code", CloseCode.ABNORMAL)
                 if websocket._peer_closed(code, message.get("reason") or ""):
                     connection.handler_scope.cancel()
                 return
@@ -327,7 +243,7 @@ async def read_messages(
             data: str | bytes = text if text is not None else message.get("bytes") or b""
             if _too_large(data, limits.max_message_size):
                 connection.stop(
-                    CLOSE_MESSAGE_TOO_BIG, f"message over {limits.max_message_size} bytes"
+                    CloseCode.MESSAGE_TOO_BIG, f"message over {limits.max_message_size} bytes"
                 )
                 return
             try:
@@ -338,7 +254,7 @@ async def read_messages(
                 except trio.WouldBlock:
                     if limits.overflow != "block":
                         connection.stop(
-                            CLOSE_POLICY_VIOLATION, "messages arrive faster than handled"
+                            CloseCode.POLICY_VIOLATION, "messages arrive faster than handled"
                         )
                         return
                     await inbound.send(data)
@@ -348,7 +264,7 @@ async def read_messages(
 
 def _too_slow(app: Trioframe, connection: Connection, limits: Limits) -> None:
     """End a connection whose client read nothing of a message in time; log it once."""
-    if connection.close_request == (CLOSE_POLICY_VIOLATION, TOO_SLOW):
+    if connection.close_request == (CloseCode.POLICY_VIOLATION, TOO_SLOW):
         return
     websocket = connection.websocket
     app.logger.warning(
@@ -358,7 +274,7 @@ def _too_slow(app: Trioframe, connection: Connection, limits: Limits) -> None:
         websocket.remote_addr,
         limits.send_timeout,
     )
-    connection.stop(CLOSE_POLICY_VIOLATION, TOO_SLOW)
+    connection.stop(CloseCode.POLICY_VIOLATION, TOO_SLOW)
 
 
 def _too_large(data: str | bytes, limit: int | None) -> bool:
@@ -391,12 +307,12 @@ async def _serve(app: Trioframe, connection: Connection) -> None:
                 response = await app.handle_websocket_exception(websocket, error)
         if connection.close_request != GOING_AWAY:
             # A client too slow to take the close gets no more time than for a message.
-            with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True), suppress(WebsocketDisconnect):
+            with bounded_cleanup("websocket close"), suppress(WebsocketDisconnect):
                 await _finish(connection, response)
     finally:
         if websocket.state in (WebsocketState.HANDSHAKE, WebsocketState.CONNECTED):
             # The server is stopping: it asked (close_all), or cancelled the connection.
-            with trio.move_on_after(CLOSE_TIMEOUT_S, shield=True), suppress(WebsocketDisconnect):
+            with bounded_cleanup("websocket close"), suppress(WebsocketDisconnect):
                 await _going_away(app, websocket)
         await context.end(error)
     if propagating is not None:
@@ -427,10 +343,10 @@ async def _finish(connection: Connection, response: Response | None) -> None:
         if connection.close_request is not None:
             code, reason = connection.close_request
         elif response is None:
-            code, reason = 1000, ""
+            code, reason = CloseCode.NORMAL, ""
         else:
             # A response cannot be sent once accepted; its status picks the close code.
             status = response.status_code
-            code = CLOSE_POLICY_VIOLATION if status < 500 else 1011
+            code = CloseCode.POLICY_VIOLATION if status < 500 else CloseCode.INTERNAL_ERROR
             reason = HTTP_STATUS_CODES.get(status, "")
         await websocket.close(code, reason)

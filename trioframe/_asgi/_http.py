@@ -20,87 +20,25 @@ How one request is served:
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import trio
-from werkzeug.datastructures import Headers
-from werkzeug.sansio.utils import get_content_length
 
-from ._concurrency import calling_before_first_wait
-from ._context import RequestContext
-from ._request import Body
-from ._types import CONTINUE_EXTENSION
+from trioframe._concurrency import LoneError, calling_before_first_wait
+from trioframe._context import RequestContext
+
+from ._translate import build_request, send_response
 
 if TYPE_CHECKING:
-    import logging
-    from collections.abc import Awaitable, Callable
-
-    from ._app import Trioframe
-    from ._request import Request
-    from ._response import Response
-    from ._types import ASGIReceive, ASGISend, HTTPScope, WebsocketScope
+    from trioframe._app import Trioframe
+    from trioframe._request import Request
+    from trioframe._response import Response
+    from trioframe._types import ASGIReceive, ASGISend, HTTPScope
 
 #: Body chunks received ahead of the view: one, so an unread upload stops the client.
 BODY_CHUNKS_AHEAD = 1
 #: How long after the response the server may take to report the disconnect.
 DISCONNECT_WAIT_S = 10.0
-
-
-def scope_details(scope: HTTPScope | WebsocketScope) -> tuple[Headers, str, str, str | None]:
-    """The headers, root path, path below it, and client address of an ``http`` or
-    ``websocket`` scope."""
-    headers = Headers(
-        [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
-    )
-    root_path = scope.get("root_path", "")
-    path = scope["path"]
-    # ASGI puts the mount point in both root_path and path; routing wants the part after it.
-    if root_path and path.startswith(root_path):
-        path = path[len(root_path) :]
-    client = scope.get("client")
-    return headers, root_path, path, client[0] if client else None
-
-
-def build_request(
-    app: Trioframe, scope: HTTPScope, chunks: trio.MemoryReceiveChannel[bytes]
-) -> Request:
-    """Translate an ``http`` scope into a request whose body is read from ``chunks``."""
-    headers, root_path, path, remote_addr = scope_details(scope)
-    content_length = get_content_length(
-        headers.get("content-length"), headers.get("transfer-encoding")
-    )
-    body = Body(
-        chunks,
-        content_length=content_length,
-        max_length=app.config["MAX_CONTENT_LENGTH"],
-        timeout=app.config["BODY_TIMEOUT"],
-        before_first_read=_continue_sender(scope),
-    )
-    return app.request_class(
-        scope["method"],
-        scope.get("scheme", "http"),
-        scope.get("server"),
-        root_path,
-        path,
-        scope.get("query_string", b""),
-        headers,
-        remote_addr,
-        body=body,
-        http_version=scope.get("http_version", "1.1"),
-        max_form_memory_size=app.config["MAX_FORM_MEMORY_SIZE"],
-        max_form_parts=app.config["MAX_FORM_PARTS"],
-        json_loads=app.json.loads,
-        json_loads_in_pieces=app.json.loads_in_pieces,
-        json_piecewise_threshold=app.config["JSON_PIECEWISE_THRESHOLD"],
-    )
-
-
-def _continue_sender(scope: HTTPScope) -> Callable[[], Awaitable[None]] | None:
-    """How to send the ``100 Continue`` a client may wait for, where the server lets the app
-    choose when (trioframe's own server does, and sends nothing to a client that does not
-    wait for it; other servers send it on their own)."""
-    extension = scope.get("extensions", {}).get(CONTINUE_EXTENSION)
-    return None if extension is None else cast("Callable[[], Awaitable[None]]", extension["send"])
 
 
 async def handle_http(
@@ -114,26 +52,23 @@ async def handle_http(
     """
     body_sender, body_receiver = trio.open_memory_channel[bytes](BODY_CHUNKS_AHEAD)
     request = build_request(app, scope, body_receiver)
-    propagating: Exception | None = None
+    lone = LoneError()  # the caller sees the view's error, not a group
     async with trio.open_nursery() as nursery:
         exchange = _Exchange(nursery, receive, body_sender)
-        try:
-            await _serve(app, request, body_receiver, send, exchange)
-        except Exception as error:
-            # Re-raised below, outside the nursery, so the caller sees it and not a group.
-            propagating = error
-        finally:
-            if not exchange.pump_started:
-                body_sender.close()
-            elif exchange.response_sent:
-                # The server reports the disconnect once the response is out (ASGI says so),
-                # which ends the pump without the cost of cancelling it; the deadline only
-                # guards against a server that does not.
-                nursery.cancel_scope.deadline = trio.current_time() + DISCONNECT_WAIT_S
-            else:
-                nursery.cancel_scope.cancel()
-    if propagating is not None:
-        raise propagating
+        with lone.caught():
+            try:
+                await _serve(app, request, body_receiver, send, exchange)
+            finally:
+                if not exchange.pump_started:
+                    body_sender.close()
+                elif exchange.response_sent:
+                    # The server reports the disconnect once the response is out (ASGI says
+                    # so), which ends the pump without the cost of cancelling it; the
+                    # deadline only guards against a server that does not.
+                    nursery.cancel_scope.deadline = trio.current_time() + DISCONNECT_WAIT_S
+                else:
+                    nursery.cancel_scope.cancel()
+    lone.reraise()
 
 
 class _Exchange:
@@ -235,46 +170,3 @@ async def _respond(app: Trioframe, request: Request) -> tuple[Response, Exceptio
         return await app.full_dispatch_request(request), None
     except Exception as unhandled:
         return await app.handle_exception(request, unhandled), unhandled
-
-
-def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
-    """Headers as ASGI wants them: lower-case names, both as latin-1 bytes."""
-    return [
-        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
-    ]
-
-
-async def send_response(
-    send: ASGISend,
-    response: Response,
-    *,
-    head: bool,
-    logger: logging.Logger,
-    message_prefix: str = "http",
-    before_last: Callable[[], None] | None = None,
-) -> None:
-    """Send ``response`` over ASGI; a streaming body is pulled as fast as ``send`` returns.
-
-    For ``HEAD`` only the status and headers go out, and a stream is closed unread. Closing
-    a stream is shielded but bounded; ``logger`` hears about one that would not close.
-    ``message_prefix`` is ``"websocket.http"`` for a websocket denial response.
-    ``before_last`` is called just before the message that completes the response.
-    """
-    start_type, body_type = f"{message_prefix}.response.start", f"{message_prefix}.response.body"
-    headers = encode_headers(response.headers)
-    await send({"type": start_type, "status": response.status_code, "headers": headers})
-    if not response.is_streamed:
-        body = b"" if head else response.data
-        if before_last is not None:
-            before_last()
-        await send({"type": body_type, "body": body, "more_body": False})
-        return
-    if not head:
-        async with response.open_body(logger) as chunks:
-            async for chunk in chunks:
-                await send({"type": body_type, "body": chunk, "more_body": True})
-    else:
-        await response.close_body(logger)
-    if before_last is not None:
-        before_last()
-    await send({"type": body_type, "body": b"", "more_body": False})

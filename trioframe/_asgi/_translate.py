@@ -1,0 +1,159 @@
+"""ASGI dicts to trioframe's wrappers and back: plain synchronous code, plus one sender.
+
+- `decode_headers` and `encode_headers` are the one header codec: ASGI carries header
+  names and values as latin-1 bytes, names lower-case; werkzeug's `Headers` holds text.
+- `build_request` and `build_websocket` turn a scope into a `Request` or `Websocket`.
+- `send_response` sends a `Response` as ASGI messages, for a request or as a websocket's
+  denial.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from werkzeug.datastructures import Headers
+from werkzeug.sansio.utils import get_content_length
+
+from trioframe._request import Body
+from trioframe._types import CONTINUE_EXTENSION
+from trioframe._websocket import Websocket
+
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Awaitable, Callable, Iterable
+
+    import trio
+
+    from trioframe._app import Trioframe
+    from trioframe._request import Request
+    from trioframe._response import Response
+    from trioframe._types import ASGISend, HTTPScope, WebsocketScope
+    from trioframe._websocket import WebsocketTransport
+
+
+def decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
+    """ASGI's header pairs as werkzeug `Headers`, in their order."""
+    return Headers([(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw])
+
+
+def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
+    """Headers as ASGI wants them: lower-case names, both as latin-1 bytes."""
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
+
+
+def scope_details(scope: HTTPScope | WebsocketScope) -> tuple[Headers, str, str, str | None]:
+    """The headers, root path, path below it, and client address of an ``http`` or
+    ``websocket`` scope."""
+    headers = decode_headers(scope["headers"])
+    root_path = scope.get("root_path", "")
+    path = scope["path"]
+    # ASGI puts the mount point in both root_path and path; routing wants the part after it.
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :]
+    client = scope.get("client")
+    return headers, root_path, path, client[0] if client else None
+
+
+def build_request(
+    app: Trioframe, scope: HTTPScope, chunks: trio.MemoryReceiveChannel[bytes]
+) -> Request:
+    """Translate an ``http`` scope into a request whose body is read from ``chunks``."""
+    headers, root_path, path, remote_addr = scope_details(scope)
+    content_length = get_content_length(
+        headers.get("content-length"), headers.get("transfer-encoding")
+    )
+    body = Body(
+        chunks,
+        content_length=content_length,
+        max_length=app.config["MAX_CONTENT_LENGTH"],
+        timeout=app.config["BODY_TIMEOUT"],
+        before_first_read=_continue_sender(scope),
+    )
+    return app.request_class(
+        scope["method"],
+        scope.get("scheme", "http"),
+        scope.get("server"),
+        root_path,
+        path,
+        scope.get("query_string", b""),
+        headers,
+        remote_addr,
+        body=body,
+        http_version=scope.get("http_version", "1.1"),
+        max_form_memory_size=app.config["MAX_FORM_MEMORY_SIZE"],
+        max_form_parts=app.config["MAX_FORM_PARTS"],
+        json_loads=app.json.loads,
+        json_loads_in_pieces=app.json.loads_in_pieces,
+        json_piecewise_threshold=app.config["JSON_PIECEWISE_THRESHOLD"],
+    )
+
+
+def _continue_sender(scope: HTTPScope) -> Callable[[], Awaitable[None]] | None:
+    """How to send the ``100 Continue`` a client may wait for, where the server lets the app
+    choose when (trioframe's own server does, and sends nothing to a client that does not
+    wait for it; other servers send it on their own)."""
+    extension = scope.get("extensions", {}).get(CONTINUE_EXTENSION)
+    return None if extension is None else cast("Callable[[], Awaitable[None]]", extension["send"])
+
+
+def build_websocket(
+    app: Trioframe,
+    scope: WebsocketScope,
+    transport: WebsocketTransport,
+    inbound: trio.MemoryReceiveChannel[str | bytes],
+) -> Websocket:
+    """Translate a ``websocket`` scope into a `Websocket` fed from ``inbound``."""
+    headers, root_path, path, remote_addr = scope_details(scope)
+    return Websocket(
+        scope.get("scheme", "ws"),
+        scope.get("server"),
+        root_path,
+        path,
+        scope.get("query_string", b""),
+        headers,
+        remote_addr,
+        subprotocols=list(scope.get("subprotocols", [])),
+        transport=transport,
+        inbound=inbound,
+        http_version=scope.get("http_version", "1.1"),
+        json_loads=app.json.loads,
+        json_dumps=app.json.dumps,
+    )
+
+
+async def send_response(
+    send: ASGISend,
+    response: Response,
+    *,
+    head: bool,
+    logger: logging.Logger,
+    message_prefix: str = "http",
+    before_last: Callable[[], None] | None = None,
+) -> None:
+    """Send ``response`` over ASGI; a streaming body is pulled as fast as ``send`` returns.
+
+    For ``HEAD`` only the status and headers go out, and a stream is closed unread. Closing
+    a stream is shielded but bounded; ``logger`` hears about one that would not close.
+    ``message_prefix`` is ``"websocket.http"`` for a websocket denial response.
+    ``before_last`` is called just before the message that completes the response.
+    """
+    start_type, body_type = f"{message_prefix}.response.start", f"{message_prefix}.response.body"
+    headers = encode_headers(response.headers)
+    await send({"type": start_type, "status": response.status_code, "headers": headers})
+    if not response.is_streamed:
+        body = b"" if head else response.data
+        if before_last is not None:
+            before_last()
+        await send({"type": body_type, "body": body, "more_body": False})
+        return
+    if not head:
+        async with response.open_body(logger) as chunks:
+            async for chunk in chunks:
+                await send({"type": body_type, "body": chunk, "more_body": True})
+    else:
+        await response.close_body(logger)
+    if before_last is not None:
+        before_last()
+    await send({"type": body_type, "body": b"", "more_body": False})

@@ -359,8 +359,8 @@ async def test_process_response_runs_the_after_request_functions(app: Trioframe)
         response.headers["X-Stamp"] = "yes"
         return response
 
-    async with app.test_request_context("/"):
-        response = await app.process_response(request, Response("body"))
+    async with app.test_request_context("/") as ctx:
+        response = await app.process_response(ctx, Response("body"))
     assert response.headers["X-Stamp"] == "yes"
 
 

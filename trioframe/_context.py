@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from ._websocket import Websocket
 
 _T = TypeVar("_T")
+#: The blueprint chain of a connection no blueprint handles.
+_APP_ONLY: tuple[str | None, ...] = (None,)
 
 _cv_app: ContextVar[AppContext | None] = ContextVar("trioframe.app_context")
 # ``None`` marks a task that must not see the request or websocket it was started from.
@@ -127,7 +129,7 @@ class AppContext:
         await trio.lowlevel.cancel_shielded_checkpoint()
 
 
-class _ConnectionContext:
+class ConnectionContext:
     """What request and websocket contexts share: app context, routing and teardown."""
 
     _var: ClassVar[ContextVar[Any]]
@@ -147,6 +149,10 @@ class _ConnectionContext:
         self.connection = connection
         #: The client's session, opened when the request or websocket is dispatched.
         self.session: Session | None = None
+        #: Whose hooks and error handlers apply: the blueprints the connection was routed
+        #: into, innermost first, then the app's own (``None``). ``before_*`` hooks run in
+        #: the reverse order. Set when routing runs, as the context is pushed.
+        self.blueprint_chain: tuple[str | None, ...] = _APP_ONLY
         self._tokens: list[Token[Any]] = []
 
     def push(self) -> None:
@@ -155,6 +161,9 @@ class _ConnectionContext:
         self._tokens.append(self._var.set(self))
         if self.url_adapter is not None:
             self.app.match_request(self.connection, self.url_adapter)
+            blueprints = self.connection.blueprints
+            if blueprints:
+                self.blueprint_chain = (*blueprints, None)
 
     async def pop(self, error: BaseException | None = None) -> None:
         """Run teardown functions with ``error``, then restore the previous contexts.
@@ -204,7 +213,7 @@ class _ConnectionContext:
         await self.pop(exc)
 
 
-class RequestContext(_ConnectionContext):
+class RequestContext(ConnectionContext):
     """Makes ``request`` available (and ``current_app`` and ``g``) while a request is handled.
 
     Entering matches the URL against the app's rules; leaving runs the ``teardown_request``
@@ -230,17 +239,17 @@ class RequestContext(_ConnectionContext):
 
     async def _teardown(self, error: BaseException | None) -> None:
         try:
-            await self.app.do_teardown_request(error)
+            await self.app.do_teardown_request(self, error)
         finally:
             self.request.close()
 
     def _has_teardown(self) -> bool:
         return self.request.has_files or self.app.has_teardown(
-            self.app.teardown_request_funcs, self.request
+            self.app.teardown_request_funcs, self
         )
 
 
-class WebsocketContext(_ConnectionContext):
+class WebsocketContext(ConnectionContext):
     """Makes ``websocket`` available (and ``current_app`` and ``g``) while a handler runs.
 
     Entering matches the URL against the app's websocket rules; leaving runs the
@@ -255,10 +264,10 @@ class WebsocketContext(_ConnectionContext):
         self.websocket = websocket
 
     async def _teardown(self, error: BaseException | None) -> None:
-        await self.app.do_teardown_websocket(error)
+        await self.app.do_teardown_websocket(self, error)
 
     def _has_teardown(self) -> bool:
-        return self.app.has_teardown(self.app.teardown_websocket_funcs, self.websocket)
+        return self.app.has_teardown(self.app.teardown_websocket_funcs, self)
 
 
 def has_app_context() -> bool:
@@ -349,7 +358,7 @@ def _get_websocket() -> Websocket:
 
 
 def _get_session() -> Session:
-    context: _ConnectionContext | None = _cv_request.get(None) or _cv_websocket.get(None)
+    context: ConnectionContext | None = _cv_request.get(None) or _cv_websocket.get(None)
     if context is None:
         raise OutsideContextError(
             "trioframe.session used outside a request or websocket handler; in tests, "

@@ -1,8 +1,10 @@
 """What happens to a request or websocket inside the app: hooks, the view, errors, teardown.
 
 ``Dispatcher`` is the base of `Trioframe`: the connection handlers call these methods once
-they have built the `Request` or `Websocket` and pushed its context. Errors go to the error
-handlers registered on the scaffold; what none of them takes becomes a logged 500.
+they have built the `Request` or `Websocket` and pushed its context, and pass that context
+to each, as Flask 3 does. The context's ``blueprint_chain`` says whose hooks and error
+handlers apply. Errors go to the error handlers registered on the scaffold; what none of
+them takes becomes a logged 500.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import trio
 import werkzeug.exceptions
 
 from ._concurrency import call_maybe_async, unwrap_exception_group
-from ._context import current_request_context, current_websocket_context
 from ._exceptions import (
     HTTPException,
     InternalServerError,
@@ -33,14 +34,11 @@ if TYPE_CHECKING:
 
     from ._app import Trioframe
     from ._config import Config
+    from ._context import ConnectionContext, RequestContext, WebsocketContext
     from ._json import JSONProvider
-    from ._request import BaseRequestWebsocket, Request
+    from ._request import BaseRequestWebsocket
     from ._sessions import Session, SessionInterface
     from ._types import ResponseReturnValue, TeardownCallable
-
-
-#: The hook scopes of a request no blueprint handles.
-_APP_ONLY: tuple[str | None, ...] = (None,)
 
 
 class Dispatcher(Scaffold):
@@ -63,15 +61,9 @@ class Dispatcher(Scaffold):
         """Whether unhandled exceptions propagate instead of becoming 500s."""
         raise NotImplementedError
 
-    def _scopes(self, request: BaseRequestWebsocket) -> tuple[str | None, ...]:
-        """Whose hooks and error handlers apply to ``request``: its blueprints, innermost
-        first, then the app's own (``None``). ``before_*`` hooks run in the reverse order."""
-        if request.url_rule is None or "." not in request.url_rule.endpoint:
-            return _APP_ONLY  # the common case, asked several times per request
-        return (*request.blueprints, None)
-
-    async def full_dispatch_request(self, request: Request) -> Response:
-        """Run ``before_request`` hooks, the view and ``after_request`` hooks for ``request``.
+    async def full_dispatch_request(self, ctx: RequestContext) -> Response:
+        """Run ``before_request`` hooks, the view and ``after_request`` hooks for the
+        request of ``ctx``.
 
         Errors raised on the way go to the registered error handlers.
 
@@ -79,16 +71,15 @@ class Dispatcher(Scaffold):
             Exception: what no error handler took; `handle_exception` turns it into a 500.
         """
         self._got_first_request = True
-        context = current_request_context()
         try:
-            context.session = await self.open_session(request)
-            rv = await self.preprocess_request(request)
+            ctx.session = await self.open_session(ctx.request)
+            rv = await self.preprocess_request(ctx)
             if rv is None:
-                rv = await self.dispatch_request(request)
+                rv = await self.dispatch_request(ctx)
         except Exception as error:
-            rv = await self.handle_user_exception(request, error)
+            rv = await self.handle_user_exception(ctx, error)
         response = self._make_response(rv)
-        return await self._process_response(request, response)
+        return await self._process_response(ctx, response)
 
     async def open_session(self, request: BaseRequestWebsocket) -> Session:
         """Open the session of a request or websocket with ``session_interface``."""
@@ -105,21 +96,22 @@ class Dispatcher(Scaffold):
             return
         await self.session_interface.save_session(cast("Trioframe", self), session, response)
 
-    async def preprocess_request(self, request: Request) -> ResponseReturnValue | None:
+    async def preprocess_request(self, ctx: RequestContext) -> ResponseReturnValue | None:
         """Run the ``before_request`` functions; the first non-``None`` result is returned."""
-        for scope in reversed(self._scopes(request)):
-            for func in self.before_request_funcs.get(scope, ()):
+        for owner in reversed(ctx.blueprint_chain):
+            for func in self.before_request_funcs.get(owner, ()):
                 rv = await call_maybe_async(func)
                 if rv is not None:
                     return rv  # type: ignore[no-any-return]  # hooks return view values
         return None
 
-    async def dispatch_request(self, request: Request) -> ResponseReturnValue:
+    async def dispatch_request(self, ctx: RequestContext) -> ResponseReturnValue:
         """Call the view the request was routed to, or answer ``OPTIONS`` for it.
 
         Raises:
             HTTPException: routing failed (404, 405, or the trailing-slash redirect).
         """
+        request = ctx.request
         if request.routing_exception is not None:
             raise request.routing_exception
         rule = request.url_rule
@@ -127,14 +119,14 @@ class Dispatcher(Scaffold):
         assert isinstance(rule, Rule)
         assert request.view_args is not None
         if rule.provide_automatic_options and request.method == "OPTIONS":
-            return await self.make_default_options_response()
+            return await self.make_default_options_response(ctx)
         view = self.view_functions[rule.endpoint]
         return await call_maybe_async(view, **request.view_args)  # type: ignore[no-any-return]
 
-    async def make_default_options_response(self) -> Response:
+    async def make_default_options_response(self, ctx: RequestContext) -> Response:
         """An empty response whose ``Allow`` header lists the methods the URL accepts."""
         await trio.lowlevel.checkpoint()
-        adapter = current_request_context().url_adapter
+        adapter = ctx.url_adapter
         # Only a request whose host passed TRUSTED_HOSTS gets this far, and it has one.
         assert adapter is not None
         response = self.response_class()
@@ -151,7 +143,7 @@ class Dispatcher(Scaffold):
             rv, response_class=self.response_class, json_response=self.json.response
         )
 
-    async def process_response(self, request: Request, response: Response) -> Response:
+    async def process_response(self, ctx: RequestContext, response: Response) -> Response:
         """Pass the response through the ``after_request`` functions, newest first, then
         save the session onto it.
 
@@ -159,13 +151,13 @@ class Dispatcher(Scaffold):
             TypeError: an ``after_request`` function returned ``None``.
         """
         await trio.lowlevel.checkpoint()
-        return await self._process_response(request, response)
+        return await self._process_response(ctx, response)
 
-    async def _process_response(self, request: Request, response: Response) -> Response:
+    async def _process_response(self, ctx: RequestContext, response: Response) -> Response:
         # process_response without its own checkpoint: on the request path, sending the
         # response is the checkpoint, and every trip through the scheduler costs each request.
-        for scope in self._scopes(request):
-            for func in reversed(self.after_request_funcs.get(scope, ())):
+        for owner in ctx.blueprint_chain:
+            for func in reversed(self.after_request_funcs.get(owner, ())):
                 result = await call_maybe_async(func, response)
                 if not isinstance(result, Response):
                     raise TypeError(
@@ -173,13 +165,13 @@ class Dispatcher(Scaffold):
                         f"{type(result).__name__}; it must return the response"
                     )
                 response = result
-        session = current_request_context().session
+        session = ctx.session
         if session is not None and not self.session_interface.is_null_session(session):
             await self.session_interface.save_session(cast("Trioframe", self), session, response)
         return response
 
     async def handle_user_exception(
-        self, request: BaseRequestWebsocket, error: Exception
+        self, ctx: ConnectionContext, error: Exception
     ) -> ResponseReturnValue:
         """Turn an exception from a hook or view into a response with the error handlers.
 
@@ -193,14 +185,14 @@ class Dispatcher(Scaffold):
         error = unwrap_exception_group(error)
         if isinstance(error, werkzeug.exceptions.HTTPException):
             error = from_werkzeug(error)
-        handler = self.find_error_handler(error, self._scopes(request))
+        handler = self.find_error_handler(error, ctx.blueprint_chain)
         if handler is not None:
             return await call_maybe_async(handler, error)  # type: ignore[no-any-return]
         if isinstance(error, HTTPException):
             return http_exception_response(error, self.response_class)
         raise error
 
-    async def handle_exception(self, request: Request, error: Exception) -> Response:
+    async def handle_exception(self, ctx: RequestContext, error: Exception) -> Response:
         """Turn an unhandled exception into a 500 response, logging its traceback.
 
         The client sees a generic page (or what a 500 handler returns), never the error;
@@ -209,14 +201,14 @@ class Dispatcher(Scaffold):
         Raises:
             Exception: ``error`` itself when exceptions propagate (``TESTING``).
         """
-        server_error, response = await self._server_error_response(request, error)
+        server_error, response = await self._server_error_response(ctx, error)
         try:
-            return await self._process_response(request, response)
+            return await self._process_response(ctx, response)
         except Exception as hook_error:
-            self.log_exception(request, hook_error)
+            self.log_exception(ctx, hook_error)
             return http_exception_response(server_error, self.response_class)
 
-    async def handle_websocket_exception(self, websocket: Websocket, error: Exception) -> Response:
+    async def handle_websocket_exception(self, ctx: WebsocketContext, error: Exception) -> Response:
         """Turn an unhandled websocket exception into a 500 response, logging its traceback.
 
         Before accept the response refuses the connection; after, its status makes the
@@ -225,17 +217,17 @@ class Dispatcher(Scaffold):
         Raises:
             Exception: ``error`` itself when exceptions propagate (``TESTING``).
         """
-        _, response = await self._server_error_response(websocket, error)
+        _, response = await self._server_error_response(ctx, error)
         return response
 
     async def _server_error_response(
-        self, request: BaseRequestWebsocket, error: Exception
+        self, ctx: ConnectionContext, error: Exception
     ) -> tuple[InternalServerError, Response]:
         if self.propagate_exceptions:
             raise error
-        self.log_exception(request, error)
+        self.log_exception(ctx, error)
         server_error = InternalServerError(original_exception=error)
-        handler = self.find_error_handler(server_error, self._scopes(request))
+        handler = self.find_error_handler(server_error, ctx.blueprint_chain)
         try:
             if handler is not None:
                 return server_error, self._make_response(
@@ -243,41 +235,44 @@ class Dispatcher(Scaffold):
                 )
         except Exception as handler_error:
             # The error page failed too: log that, and fall back to the plain 500 page.
-            self.log_exception(request, handler_error)
+            self.log_exception(ctx, handler_error)
         return server_error, http_exception_response(server_error, self.response_class)
 
-    def log_exception(self, request: BaseRequestWebsocket, error: BaseException) -> None:
+    def log_exception(self, ctx: ConnectionContext, error: BaseException) -> None:
         """Log an unhandled exception with its traceback to `logger`."""
-        if isinstance(request, Websocket):
-            self.logger.error("Exception on websocket %s", request.path, exc_info=error)
+        connection = ctx.connection
+        if isinstance(connection, Websocket):
+            self.logger.error("Exception on websocket %s", connection.path, exc_info=error)
         else:
-            self.logger.error("Exception on %s [%s]", request.path, request.method, exc_info=error)
+            self.logger.error(
+                "Exception on %s [%s]", connection.path, connection.method, exc_info=error
+            )
 
-    async def do_teardown_request(self, error: BaseException | None) -> None:
+    async def do_teardown_request(self, ctx: RequestContext, error: BaseException | None) -> None:
         """Run the ``teardown_request`` functions, newest first; their errors are logged."""
-        request = current_request_context().request
-        await self._teardown(self.teardown_request_funcs, request, error, "teardown_request")
+        await self._teardown(self.teardown_request_funcs, ctx, error, "teardown_request")
 
-    async def do_teardown_websocket(self, error: BaseException | None) -> None:
+    async def do_teardown_websocket(
+        self, ctx: WebsocketContext, error: BaseException | None
+    ) -> None:
         """Run the ``teardown_websocket`` functions, newest first; their errors are logged."""
-        websocket = current_websocket_context().websocket
-        await self._teardown(self.teardown_websocket_funcs, websocket, error, "teardown_websocket")
+        await self._teardown(self.teardown_websocket_funcs, ctx, error, "teardown_websocket")
 
     def has_teardown(
-        self, funcs: dict[str | None, list[TeardownCallable]], request: BaseRequestWebsocket
+        self, funcs: dict[str | None, list[TeardownCallable]], ctx: ConnectionContext
     ) -> bool:
-        """Whether any of ``funcs`` apply to ``request``."""
-        return any(funcs.get(scope) for scope in self._scopes(request))
+        """Whether any of ``funcs`` apply to the connection of ``ctx``."""
+        return any(funcs.get(owner) for owner in ctx.blueprint_chain)
 
     async def _teardown(
         self,
         funcs: dict[str | None, list[TeardownCallable]],
-        request: BaseRequestWebsocket,
+        ctx: ConnectionContext,
         error: BaseException | None,
         kind: str,
     ) -> None:
-        for scope in self._scopes(request):
-            for func in reversed(funcs.get(scope, ())):
+        for owner in ctx.blueprint_chain:
+            for func in reversed(funcs.get(owner, ())):
                 try:
                     await call_maybe_async(func, error)
                 except Exception as teardown_error:
@@ -289,7 +284,7 @@ class Dispatcher(Scaffold):
 
     # Websocket dispatch -----------------------------------------------------------------
 
-    async def full_dispatch_websocket(self, websocket: Websocket) -> Response | None:
+    async def full_dispatch_websocket(self, ctx: WebsocketContext) -> Response | None:
         """Run ``before_websocket`` hooks, the handler and ``after_websocket`` hooks.
 
         Errors go to the error handlers, as for requests; a `WebsocketDisconnect` is a
@@ -303,13 +298,13 @@ class Dispatcher(Scaffold):
             Exception: what no error handler took.
         """
         self._got_first_request = True
-        context = current_websocket_context()
+        websocket = ctx.websocket
         try:
-            context.session = await self.open_session(websocket)
-            websocket._on_accept = partial(self._session_to_handshake, context.session)
-            rv = await self.preprocess_websocket(websocket)
+            ctx.session = await self.open_session(websocket)
+            websocket._on_accept = partial(self._session_to_handshake, ctx.session)
+            rv = await self.preprocess_websocket(ctx)
             if rv is None:
-                rv = await self.dispatch_websocket(websocket)
+                rv = await self.dispatch_websocket(ctx)
                 if rv is not None and websocket.accepted:
                     self.logger.error(
                         "The websocket handler for %s returned a response after accepting the "
@@ -319,16 +314,12 @@ class Dispatcher(Scaffold):
                     )
         except Exception as error:
             remaining = strip_disconnects(error)
-            rv = (
-                None
-                if remaining is None
-                else await self.handle_user_exception(websocket, remaining)
-            )
+            rv = None if remaining is None else await self.handle_user_exception(ctx, remaining)
         response = self._make_response(rv) if rv is not None else None
-        response = await self.postprocess_websocket(websocket, response)
+        response = await self.postprocess_websocket(ctx, response)
         if response is not None and not websocket.accepted:
             # The refusal is the handshake response, so it carries the session's cookie.
-            await self.save_session(context.session, response)
+            await self.save_session(ctx.session, response)
         return response
 
     async def _session_to_handshake(self, session: Session, headers: Headers) -> None:
@@ -343,21 +334,22 @@ class Dispatcher(Scaffold):
             "accepting, or in an HTTP request."
         )
 
-    async def preprocess_websocket(self, websocket: Websocket) -> ResponseReturnValue | None:
+    async def preprocess_websocket(self, ctx: WebsocketContext) -> ResponseReturnValue | None:
         """Run the ``before_websocket`` functions; the first non-``None`` result is returned."""
-        for scope in reversed(self._scopes(websocket)):
-            for func in self.before_websocket_funcs.get(scope, ()):
+        for owner in reversed(ctx.blueprint_chain):
+            for func in self.before_websocket_funcs.get(owner, ()):
                 rv = await call_maybe_async(func)
                 if rv is not None:
                     return rv  # type: ignore[no-any-return]  # hooks return view values
         return None
 
-    async def dispatch_websocket(self, websocket: Websocket) -> ResponseReturnValue | None:
+    async def dispatch_websocket(self, ctx: WebsocketContext) -> ResponseReturnValue | None:
         """Call the handler the websocket was routed to.
 
         Raises:
             HTTPException: routing failed (404, or the URL does not serve websockets).
         """
+        websocket = ctx.websocket
         if websocket.routing_exception is not None:
             raise websocket.routing_exception
         rule = websocket.url_rule
@@ -368,10 +360,10 @@ class Dispatcher(Scaffold):
         return await handler(**websocket.view_args)  # type: ignore[no-any-return]
 
     async def postprocess_websocket(
-        self, websocket: Websocket, response: Response | None
+        self, ctx: WebsocketContext, response: Response | None
     ) -> Response | None:
         """Pass the handler's outcome through the ``after_websocket`` functions, newest first."""
-        for scope in self._scopes(websocket):
-            for func in reversed(self.after_websocket_funcs.get(scope, ())):
+        for owner in ctx.blueprint_chain:
+            for func in reversed(self.after_websocket_funcs.get(owner, ())):
                 response = await call_maybe_async(func, response)
         return response

@@ -1,7 +1,7 @@
-"""Registration shared by the application and (later) blueprints: routes, hooks, error handlers.
+"""Registration shared by the application and blueprints: routes, hooks, error handlers.
 
-Hooks and error handlers are stored per scope name: ``None`` holds the application's own,
-so a blueprint's can later be kept beside them under its name, as Flask does.
+Hooks and error handlers are stored per owner: ``None`` holds the application's own, and
+each blueprint's are kept beside them under its full name, as Flask does.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ T_while_serving = TypeVar("T_while_serving", bound=WhileServingCallable)
 T_context_processor = TypeVar("T_context_processor", bound=TemplateContextProcessor)
 T_template_callable = TypeVar("T_template_callable", bound="Callable[..., Any]")
 
-#: ``{scope: {code or None: {exception class: handler}}}``
+#: ``{owner (a blueprint's name, or None for the app): {code or None: {exception class: handler}}}``
 ErrorHandlerSpec = dict[str | None, dict[int | None, dict[type[Exception], ErrorHandlerCallable]]]
 
 
@@ -429,9 +429,10 @@ class Scaffold:
         self.error_handler_spec[None][code][exception_class] = func
 
     def find_error_handler(
-        self, error: Exception, scopes: Iterable[str | None]
+        self, error: Exception, blueprint_chain: Iterable[str | None]
     ) -> ErrorHandlerCallable | None:
-        """The handler registered for ``error`` in ``scopes``, or ``None``.
+        """The handler registered for ``error`` by the owners in ``blueprint_chain``
+        (innermost blueprint first, ``None`` for the app), or ``None``.
 
         Handlers for the error's status code come before handlers for HTTP errors in
         general; within each, the nearest class in the error's MRO wins.
@@ -439,8 +440,8 @@ class Scaffold:
         code = error.code if isinstance(error, HTTPException) else None
         codes = (code, None) if code is not None else (None,)
         for wanted in codes:
-            for scope in scopes:
-                handlers = self.error_handler_spec.get(scope, {}).get(wanted)
+            for owner in blueprint_chain:
+                handlers = self.error_handler_spec.get(owner, {}).get(wanted)
                 if not handlers:
                     continue
                 for cls in type(error).__mro__:

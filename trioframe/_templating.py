@@ -169,14 +169,14 @@ def _registering(
 
 async def _template_context(app: Trioframe, context: dict[str, Any]) -> dict[str, Any]:
     """``context`` with the context processors' values under it (the caller's values win)."""
-    scopes: tuple[str | None, ...] = (None,)
+    chain: tuple[str | None, ...] = (None,)
     if has_request_context():
-        scopes = (None, *reversed(current_request_context().connection.blueprints))
+        chain = current_request_context().blueprint_chain
     elif has_websocket_context():
-        scopes = (None, *reversed(current_websocket_context().connection.blueprints))
+        chain = current_websocket_context().blueprint_chain
     merged: dict[str, Any] = {}
-    for scope in scopes:
-        for processor in app.template_context_processors.get(scope, ()):
+    for owner in reversed(chain):  # the app's first, so the innermost blueprint's win
+        for processor in app.template_context_processors.get(owner, ()):
             merged.update(await call_maybe_async(processor))
     merged.update(context)
     return merged

@@ -138,13 +138,11 @@ async def _serve(
     send: ASGISend,
     exchange: _Exchange,
 ) -> None:
-    context = RequestContext(app, request)
-    context.push()
+    ctx = RequestContext(app, request)
+    ctx.push()
     error: Exception | None = None
     try:
-        response, error = await calling_before_first_wait(
-            _respond(app, request), exchange.start_pump
-        )
+        response, error = await calling_before_first_wait(_respond(app, ctx), exchange.start_pump)
         # The view is done with the body; let the pump discard what the client still sends.
         body_receiver.close()
         head = request.method == "HEAD"
@@ -159,14 +157,14 @@ async def _serve(
             error = stream_error
             if app.propagate_exceptions:
                 raise
-            app.log_exception(request, stream_error)
+            app.log_exception(ctx, stream_error)
     finally:
-        await context.end(error)
+        await ctx.end(error)
 
 
-async def _respond(app: Trioframe, request: Request) -> tuple[Response, Exception | None]:
-    """The response to ``request``, and the unhandled error it stands for, if any."""
+async def _respond(app: Trioframe, ctx: RequestContext) -> tuple[Response, Exception | None]:
+    """The response to the request of ``ctx``, and the unhandled error it stands for."""
     try:
-        return await app.full_dispatch_request(request), None
+        return await app.full_dispatch_request(ctx), None
     except Exception as unhandled:
-        return await app.handle_exception(request, unhandled), unhandled
+        return await app.handle_exception(ctx, unhandled), unhandled

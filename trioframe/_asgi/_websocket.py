@@ -287,15 +287,15 @@ def _too_large(data: str | bytes, limit: int | None) -> bool:
 
 async def _serve(app: Trioframe, connection: Connection) -> None:
     websocket = connection.websocket
-    context = WebsocketContext(app, websocket)
-    context.push()
+    ctx = WebsocketContext(app, websocket)
+    ctx.push()
     error: Exception | None = None
     response: Response | None = None
     propagating: Exception | None = None
     try:
         try:
             with connection.handler_scope:
-                response = await app.full_dispatch_websocket(websocket)
+                response = await app.full_dispatch_websocket(ctx)
         except Exception as unhandled:
             # What is left once the cancel scope has taken its own Cancelled out of a group.
             error = strip_disconnects(unhandled)
@@ -304,7 +304,7 @@ async def _serve(app: Trioframe, connection: Connection) -> None:
                 propagating = error
                 response = http_exception_response(InternalServerError(), app.response_class)
             else:
-                response = await app.handle_websocket_exception(websocket, error)
+                response = await app.handle_websocket_exception(ctx, error)
         if connection.close_request != GOING_AWAY:
             # A client too slow to take the close gets no more time than for a message.
             with bounded_cleanup("websocket close"), suppress(WebsocketDisconnect):
@@ -314,7 +314,7 @@ async def _serve(app: Trioframe, connection: Connection) -> None:
             # The server is stopping: it asked (close_all), or cancelled the connection.
             with bounded_cleanup("websocket close"), suppress(WebsocketDisconnect):
                 await _going_away(app, websocket)
-        await context.end(error)
+        await ctx.end(error)
     if propagating is not None:
         raise propagating
 

@@ -33,7 +33,7 @@ from ._json import JSONProvider
 from ._request import BaseRequestWebsocket, Request
 from ._response import Response
 from ._routing import Rule, build, make_rule, match
-from ._scaffold import check_while_serving
+from ._scaffold import check_while_serving, setupmethod
 from ._serving import hypercorn_config, serve_forever
 from ._serving_state import ServingState
 from ._sessions import SecureCookieSessionInterface, SessionInterface
@@ -185,6 +185,7 @@ class Trioframe(Dispatcher, Templating):
                 "register routes, hooks and error handlers before serving."
             )
 
+    @setupmethod
     def add_url_rule(
         self,
         rule: str,
@@ -200,7 +201,6 @@ class Trioframe(Dispatcher, Templating):
         Raises:
             SetupError: ``endpoint`` already belongs to another function, or serving began.
         """
-        self._check_setup_finished("add_url_rule")
         if endpoint is None:
             if view_func is None:
                 raise TypeError("add_url_rule() needs an endpoint name or a view function")
@@ -225,6 +225,7 @@ class Trioframe(Dispatcher, Templating):
         if view_func is not None:
             self.view_functions[endpoint] = view_func
 
+    @setupmethod
     def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
         """Add a blueprint's routes, websockets, hooks and error handlers to the app.
 
@@ -237,7 +238,6 @@ class Trioframe(Dispatcher, Templating):
         Raises:
             SetupError: the name is taken, or the app has begun serving.
         """
-        self._check_setup_finished("register_blueprint")
         blueprint.register(self, options)
 
     def iter_blueprints(self) -> Iterator[Blueprint]:
@@ -246,23 +246,24 @@ class Trioframe(Dispatcher, Templating):
 
     # Serving ----------------------------------------------------------------------------------
 
+    @setupmethod
     def before_serving(self, func: T_serving) -> T_serving:
         """Run ``func()`` once at startup, before the server accepts connections.
 
         It may start background tasks with ``app.nursery``. If it raises, the app does not
         start: the server reports the error and exits.
         """
-        self._check_setup_finished("before_serving")
         self.before_serving_funcs.append(func)
         return func
 
+    @setupmethod
     def after_serving(self, func: T_serving) -> T_serving:
         """Run ``func()`` once at shutdown, after connections have ended and background tasks
         were cancelled."""
-        self._check_setup_finished("after_serving")
         self.after_serving_funcs.append(func)
         return func
 
+    @setupmethod
     def while_serving(self, func: T_while_serving) -> T_while_serving:
         """Run an async generator around the app's serving life: setup before its ``yield``
         at startup, cleanup after it at shutdown (newest first).
@@ -270,7 +271,6 @@ class Trioframe(Dispatcher, Templating):
         Raises:
             SetupError: ``func`` is not an async generator function.
         """
-        self._check_setup_finished("while_serving")
         check_while_serving(func)
         self.while_serving_funcs.append(func)
         return func

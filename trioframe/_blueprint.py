@@ -25,6 +25,7 @@ from ._scaffold import (
     T_while_serving,
     check_while_serving,
     error_handler_key,
+    setupmethod,
 )
 
 if TYPE_CHECKING:
@@ -159,9 +160,9 @@ class Blueprint(Scaffold):
                 "registered on an app; finish setting up a blueprint before registering it"
             )
 
+    @setupmethod
     def record(self, func: Callable[[BlueprintSetupState], None]) -> None:
         """Call ``func(state)`` each time the blueprint is registered on an app."""
-        self._check_setup_finished("record")
         self.deferred_functions.append(func)
 
     def record_once(self, func: Callable[[BlueprintSetupState], None]) -> None:
@@ -210,6 +211,7 @@ class Blueprint(Scaffold):
             )
         )
 
+    @setupmethod
     def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
         """Nest ``blueprint`` in this one; it is registered on the app along with this one.
 
@@ -221,7 +223,6 @@ class Blueprint(Scaffold):
         """
         if blueprint is self:
             raise ValueError("A blueprint cannot be registered on itself")
-        self._check_setup_finished("register_blueprint")
         self._blueprints.append((blueprint, options))
 
     def register(self, app: Trioframe, options: dict[str, Any]) -> None:
@@ -278,103 +279,99 @@ class Blueprint(Scaffold):
 
     # What a blueprint registers on the whole app ----------------------------------------
 
-    def _on_app(self, method: str, register: Callable[[Trioframe], object]) -> None:
-        self._check_setup_finished(method)
-
+    def _on_app(self, register: Callable[[Trioframe], object]) -> None:
         def setup(state: BlueprintSetupState) -> None:
             register(state.app)
 
         self.record_once(setup)
 
+    @setupmethod
     def before_app_request(self, func: T_before) -> T_before:
         """``app.before_request(func)``, for every request of the app."""
-        self._on_app("before_app_request", lambda app: app.before_request_funcs[None].append(func))
+        self._on_app(lambda app: app.before_request_funcs[None].append(func))
         return func
 
+    @setupmethod
     def after_app_request(self, func: T_after) -> T_after:
         """``app.after_request(func)``, for every response of the app."""
-        self._on_app("after_app_request", lambda app: app.after_request_funcs[None].append(func))
+        self._on_app(lambda app: app.after_request_funcs[None].append(func))
         return func
 
+    @setupmethod
     def teardown_app_request(self, func: T_teardown) -> T_teardown:
         """``app.teardown_request(func)``, for every request of the app."""
-        self._on_app(
-            "teardown_app_request", lambda app: app.teardown_request_funcs[None].append(func)
-        )
+        self._on_app(lambda app: app.teardown_request_funcs[None].append(func))
         return func
 
+    @setupmethod
     def before_app_websocket(self, func: T_before) -> T_before:
         """``app.before_websocket(func)``, for every websocket of the app."""
-        self._on_app(
-            "before_app_websocket", lambda app: app.before_websocket_funcs[None].append(func)
-        )
+        self._on_app(lambda app: app.before_websocket_funcs[None].append(func))
         return func
 
+    @setupmethod
     def after_app_websocket(self, func: T_after_websocket) -> T_after_websocket:
         """``app.after_websocket(func)``, for every websocket of the app."""
-        self._on_app(
-            "after_app_websocket", lambda app: app.after_websocket_funcs[None].append(func)
-        )
+        self._on_app(lambda app: app.after_websocket_funcs[None].append(func))
         return func
 
+    @setupmethod
     def teardown_app_websocket(self, func: T_teardown) -> T_teardown:
         """``app.teardown_websocket(func)``, for every websocket of the app."""
-        self._on_app(
-            "teardown_app_websocket", lambda app: app.teardown_websocket_funcs[None].append(func)
-        )
+        self._on_app(lambda app: app.teardown_websocket_funcs[None].append(func))
         return func
 
+    @setupmethod
     def app_context_processor(self, func: T_context_processor) -> T_context_processor:
         """``app.context_processor(func)``, for every template the app renders."""
         self._on_app(
-            "app_context_processor",
             lambda app: app.template_context_processors[None].append(func),
         )
         return func
 
+    @setupmethod
     def app_template_filter(
         self, name: str | None = None
     ) -> Callable[[T_template_callable], T_template_callable]:
         """``app.template_filter(name)``: a Jinja filter for every template of the app."""
-        return self._on_app_decorator(
-            "app_template_filter", lambda app, func: app.add_template_filter(func, name)
-        )
+        return self._on_app_decorator(lambda app, func: app.add_template_filter(func, name))
 
+    @setupmethod
     def app_template_test(
         self, name: str | None = None
     ) -> Callable[[T_template_callable], T_template_callable]:
         """``app.template_test(name)``: a Jinja test for every template of the app."""
-        return self._on_app_decorator(
-            "app_template_test", lambda app, func: app.add_template_test(func, name)
-        )
+        return self._on_app_decorator(lambda app, func: app.add_template_test(func, name))
 
+    @setupmethod
     def app_template_global(
         self, name: str | None = None
     ) -> Callable[[T_template_callable], T_template_callable]:
         """``app.template_global(name)``: a Jinja global for every template of the app."""
-        return self._on_app_decorator(
-            "app_template_global", lambda app, func: app.add_template_global(func, name)
-        )
+        return self._on_app_decorator(lambda app, func: app.add_template_global(func, name))
 
     def _on_app_decorator(
-        self, method: str, register: Callable[[Trioframe, Callable[..., Any]], object]
+        self, register: Callable[[Trioframe, Callable[..., Any]], object]
     ) -> Callable[[T_template_callable], T_template_callable]:
         def decorator(func: T_template_callable) -> T_template_callable:
-            self._on_app(method, lambda app: register(app, func))
+            self._on_app(lambda app: register(app, func))
             return func
 
         return decorator
 
+    @setupmethod
     def before_app_serving(self, func: T_serving) -> T_serving:
         """``app.before_serving(func)``: run at the app's startup."""
-        self._on_app("before_app_serving", lambda app: app.before_serving(func))
+        self._on_app(lambda app: app.before_serving(func))
         return func
 
+    @setupmethod
     def after_app_serving(self, func: T_serving) -> T_serving:
         """``app.after_serving(func)``: run at the app's shutdown."""
-        self._on_app("after_app_serving", lambda app: app.after_serving(func))
+        self._on_app(lambda app: app.after_serving(func))
         return func
 
+    @setupmethod
     def while_app_serving(self, func: T_while_serving) -> T_while_serving:
         """``app.while_serving(func)``: an async generator around the app's serving life.
 
@@ -382,9 +379,10 @@ class Blueprint(Scaffold):
             SetupError: ``func`` is not an async generator function.
         """
         check_while_serving(func)
-        self._on_app("while_app_serving", lambda app: app.while_serving(func))
+        self._on_app(lambda app: app.while_serving(func))
         return func
 
+    @setupmethod
     def app_errorhandler(
         self, code_or_exception: type[BaseException] | int
     ) -> Callable[[T_error], T_error]:
@@ -397,7 +395,6 @@ class Blueprint(Scaffold):
 
         def decorator(func: T_error) -> T_error:
             self._on_app(
-                "app_errorhandler",
                 lambda app: app.register_error_handler(code_or_exception, func),
             )
             return func

@@ -6,6 +6,7 @@ each blueprint's are kept beside them under its full name, as Flask does.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import os
@@ -13,7 +14,7 @@ import sys
 from collections import defaultdict
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import jinja2
 import werkzeug.exceptions
@@ -50,6 +51,26 @@ T_serving = TypeVar("T_serving", bound=ServingCallable)
 T_while_serving = TypeVar("T_while_serving", bound=WhileServingCallable)
 T_context_processor = TypeVar("T_context_processor", bound=TemplateContextProcessor)
 T_template_callable = TypeVar("T_template_callable", bound="Callable[..., Any]")
+
+F = TypeVar("F", bound="Callable[..., Any]")
+
+
+def setupmethod(method: F) -> F:
+    """Mark ``method`` as part of setting up an app or blueprint.
+
+    Once setup is over (an app handled its first request, a blueprint was registered),
+    calling it raises `SetupError` naming the method, instead of changing what a running
+    app does halfway, as Flask's decorator of the same name does.
+    """
+    name = method.__name__
+
+    @functools.wraps(method)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        self._check_setup_finished(name)
+        return method(self, *args, **kwargs)
+
+    return cast("F", guarded)
+
 
 #: ``{owner (a blueprint's name, or None for the app): {code or None: {exception class: handler}}}``
 ErrorHandlerSpec = dict[str | None, dict[int | None, dict[type[Exception], ErrorHandlerCallable]]]
@@ -206,12 +227,12 @@ class Scaffold:
             return None
         return jinja2.FileSystemLoader(os.path.join(self.root_path, self.template_folder))
 
+    @setupmethod
     def context_processor(self, func: T_context_processor) -> T_context_processor:
         """Register a function whose returned ``dict`` is added to every template's context.
 
         On a blueprint it applies to templates rendered for the blueprint's requests.
         """
-        self._check_setup_finished("context_processor")
         self.template_context_processors[None].append(func)
         return func
 
@@ -337,16 +358,17 @@ class Scaffold:
             **options,
         )
 
+    @setupmethod
     def before_websocket(self, func: T_before) -> T_before:
         """Run ``func()`` before each websocket handler, in registration order.
 
         If it returns anything but ``None``, the connection is refused with that response
         and the handler is skipped.
         """
-        self._check_setup_finished("before_websocket")
         self.before_websocket_funcs[None].append(func)
         return func
 
+    @setupmethod
     def after_websocket(self, func: T_after_websocket) -> T_after_websocket:
         """Run ``func(response)`` when a websocket handler returns; it returns the response.
 
@@ -354,10 +376,10 @@ class Scaffold:
         was accepted. Runs in reverse registration order, only when the handler returned:
         use `teardown_websocket` for work that must happen however the connection ended.
         """
-        self._check_setup_finished("after_websocket")
         self.after_websocket_funcs[None].append(func)
         return func
 
+    @setupmethod
     def teardown_websocket(self, func: T_teardown) -> T_teardown:
         """Run ``func(error)`` when a websocket connection ends, however it ended.
 
@@ -365,30 +387,30 @@ class Scaffold:
         cancellation is not an error). Runs shielded from cancellation for up to ten seconds;
         its own exceptions are logged and ignored.
         """
-        self._check_setup_finished("teardown_websocket")
         self.teardown_websocket_funcs[None].append(func)
         return func
 
+    @setupmethod
     def before_request(self, func: T_before) -> T_before:
         """Run ``func()`` before each view, in registration order.
 
         If it returns anything but ``None``, that value is the response and the view is
         skipped (``after_request`` functions still run).
         """
-        self._check_setup_finished("before_request")
         self.before_request_funcs[None].append(func)
         return func
 
+    @setupmethod
     def after_request(self, func: T_after) -> T_after:
         """Run ``func(response)`` after each view; it returns the response to send.
 
         Runs in reverse registration order for every response, error pages included (an
         error raised while producing the 500 page is logged and the plain page sent).
         """
-        self._check_setup_finished("after_request")
         self.after_request_funcs[None].append(func)
         return func
 
+    @setupmethod
     def teardown_request(self, func: T_teardown) -> T_teardown:
         """Run ``func(error)`` when the request ends, whatever happened.
 
@@ -396,10 +418,10 @@ class Scaffold:
         sent, also when the client disconnected, shielded from cancellation for up to
         ten seconds. Its own exceptions are logged and ignored.
         """
-        self._check_setup_finished("teardown_request")
         self.teardown_request_funcs[None].append(func)
         return func
 
+    @setupmethod
     def errorhandler(
         self, code_or_exception: type[BaseException] | int
     ) -> Callable[[T_error], T_error]:
@@ -420,11 +442,11 @@ class Scaffold:
 
         return decorator
 
+    @setupmethod
     def register_error_handler(
         self, code_or_exception: type[BaseException] | int, func: ErrorHandlerCallable
     ) -> None:
         """The non-decorator form of `errorhandler`."""
-        self._check_setup_finished("errorhandler")
         exception_class, code = error_handler_key(code_or_exception)
         self.error_handler_spec[None][code][exception_class] = func
 

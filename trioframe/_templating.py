@@ -31,6 +31,7 @@ from ._context import (
     session,
     websocket,
 )
+from ._scaffold import setupmethod
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -120,6 +121,7 @@ class Templating:
         """Whether a template is autoescaped: HTML and XML files, and templates from strings."""
         return filename is None or filename.endswith(AUTOESCAPED_EXTENSIONS)
 
+    @setupmethod
     def template_filter(
         self, name: str | None = None
     ) -> Callable[[T_template_callable], T_template_callable]:
@@ -130,26 +132,31 @@ class Templating:
         """
         return _registering(self.add_template_filter, name)
 
+    @setupmethod
     def add_template_filter(self, func: Callable[..., Any], name: str | None = None) -> None:
         """The non-decorator form of `template_filter`."""
         self.jinja_env.filters[name or func.__name__] = func
 
+    @setupmethod
     def template_test(
         self, name: str | None = None
     ) -> Callable[[T_template_callable], T_template_callable]:
         """Register the decorated function as a Jinja test, ``{% if value is name %}``."""
         return _registering(self.add_template_test, name)
 
+    @setupmethod
     def add_template_test(self, func: Callable[..., Any], name: str | None = None) -> None:
         """The non-decorator form of `template_test`."""
         self.jinja_env.tests[name or func.__name__] = func
 
+    @setupmethod
     def template_global(
         self, name: str | None = None
     ) -> Callable[[T_template_callable], T_template_callable]:
         """Register the decorated function as a global every template can call."""
         return _registering(self.add_template_global, name)
 
+    @setupmethod
     def add_template_global(self, func: Callable[..., Any], name: str | None = None) -> None:
         """The non-decorator form of `template_global`."""
         self.jinja_env.globals[name or func.__name__] = func

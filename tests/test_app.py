@@ -1,3 +1,6 @@
+"""The application object, through the test client: configuration properties, names, the logger,
+trusted hosts and the response helpers."""
+
 from __future__ import annotations
 
 import logging

@@ -1,3 +1,6 @@
+"""The ASGI entry point, called directly as a server would (a scripted ASGI peer of one
+message): scope types it refuses."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

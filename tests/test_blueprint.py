@@ -1,3 +1,6 @@
+"""Blueprints through the test client: prefixes, nesting, hooks, error handlers and registration
+rules."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -1,4 +1,4 @@
-"""The trioframe command; serving itself is exercised end to end in test_e2e.py."""
+"""The trioframe command; serving itself is exercised end to end in integration/test_loopback.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from trioframe._cli import main
 
 
 def test_routes_lists_http_and_websocket_rules() -> None:
-    result = CliRunner().invoke(main, ["routes", "tests/e2e_app.py:app"])
+    result = CliRunner().invoke(main, ["routes", "tests/support/e2e_app.py:app"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == ["Rule", "Methods", "Endpoint", "Kind"]

@@ -1,3 +1,5 @@
+"""``app.config``, by direct calls: the loaders and their errors."""
+
 from __future__ import annotations
 
 import json

@@ -1,3 +1,6 @@
+"""The context globals through the test client and direct calls: ``current_app``, ``g``,
+``request`` and their errors outside a context."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -1,3 +1,6 @@
+"""The error tree, by direct calls: status codes, descriptions, werkzeug's exceptions
+translated, ``abort``."""
+
 from __future__ import annotations
 
 import pytest

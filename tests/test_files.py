@@ -1,3 +1,6 @@
+"""Static files and ``send_file`` through the test client: ranges, conditional requests,
+caching, unsafe paths."""
+
 from __future__ import annotations
 
 import io

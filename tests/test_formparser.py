@@ -1,3 +1,6 @@
+"""Form and multipart bodies through the test client: limits, spooling to disk, files closed at
+the end."""
+
 from __future__ import annotations
 
 import io
@@ -7,7 +10,7 @@ import pytest
 import trio
 from werkzeug.datastructures import MultiDict
 
-from tests.leaks import open_temporary_files
+from tests.support.leaks import open_temporary_files
 from trioframe import Trioframe, request
 
 if TYPE_CHECKING:

@@ -1,3 +1,6 @@
+"""JSON in and out through the test client and direct calls: the provider, ``jsonify``, client
+JSON errors."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,3 +1,6 @@
+"""The request wrapper through the test client and a scripted ASGI peer: URL parts, headers,
+body reads and their limits."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -6,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from tests.asgi import Peer, http_scope
+from tests.support.asgi import Peer, http_scope
 from trioframe import Trioframe, request
 
 if TYPE_CHECKING:

@@ -1,3 +1,5 @@
+"""Responses through the test client: return-value coercion, headers, cookies, streaming bodies."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

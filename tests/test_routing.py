@@ -1,3 +1,5 @@
+"""Routing through the test client: rules, converters, methods, redirects and ``url_for``."""
+
 from __future__ import annotations
 
 import uuid

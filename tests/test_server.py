@@ -1,5 +1,6 @@
-"""trioframe's server: a connection's writes are bounded in time, even where hypercorn shields
-them from cancellation, and a connection can be ended at once."""
+"""trioframe's server, over loopback sockets and in-memory streams: a connection's writes are
+bounded in time, even where hypercorn shields them from cancellation, and a connection can be
+ended at once."""
 
 from __future__ import annotations
 

@@ -1,3 +1,6 @@
+"""Serving configuration and app loading, by direct calls (the served app itself is in
+integration/test_loopback.py)."""
+
 from __future__ import annotations
 
 import sys

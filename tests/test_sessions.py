@@ -1,3 +1,5 @@
+"""Signed cookie sessions through the test client: reading, writing, key rotation, websockets."""
+
 from __future__ import annotations
 
 import time

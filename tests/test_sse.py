@@ -1,3 +1,6 @@
+"""Server-sent events through the test client and a scripted ASGI peer: encoding, keep-alive,
+disconnects."""
+
 from __future__ import annotations
 
 import logging
@@ -7,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from tests.asgi import Peer, http_scope
+from tests.support.asgi import Peer, http_scope
 from trioframe import Response, ServerSentEvent, Trioframe, event_stream, request
 
 if TYPE_CHECKING:

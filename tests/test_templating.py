@@ -1,3 +1,6 @@
+"""Templates through the test client: rendering, streaming, context processors, filters, tests
+and globals."""
+
 from __future__ import annotations
 
 import logging

@@ -1,3 +1,6 @@
+"""The test client itself, as users drive it: requests, redirects, cookies, errors reaching the
+test."""
+
 from __future__ import annotations
 
 import io

@@ -1,3 +1,6 @@
+"""The test client's websockets, as users drive them: messages, refusals as
+``WebsocketResponse``, misuse."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

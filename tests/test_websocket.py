@@ -1,3 +1,6 @@
+"""The ``Websocket`` wrapper through the test client, a scripted ASGI peer and direct calls with
+a recording transport: its state machine, state by operation."""
+
 from __future__ import annotations
 
 import logging
@@ -9,7 +12,7 @@ import trio
 import trio.testing
 from werkzeug.datastructures import Headers
 
-from tests.asgi import WebsocketPeer, websocket_scope
+from tests.support.asgi import WebsocketPeer, websocket_scope
 from trioframe import (
     CloseCode,
     OutsideContextError,

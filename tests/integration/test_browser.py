@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from playwright.sync_api import Page
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 CHROMIUM = os.environ.get("TRIOFRAME_CHROMIUM", "/usr/bin/chromium")
 #: A bound on every wait; far above what the test needs, far below a hang.
 WAIT_S = 20

@@ -1,4 +1,4 @@
-"""Hostile clients against ``trioframe run`` over real sockets, in a subprocess.
+"""Hostile clients against ``trioframe run`` over loopback sockets, in a subprocess.
 
 These attacks used to hang, starve or pin the server process itself, so the server runs
 apart from the test: a server that stops answering fails the test at its bound instead of
@@ -14,12 +14,20 @@ from typing import TYPE_CHECKING
 import pytest
 import trio
 
-from tests.loopback import WAIT_S, ServerProcess, http_get, running_server
+from tests.support.loopback import WAIT_S, ServerProcess, http_get, running_server
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-SERVE_E2E_APP = ("-m", "trioframe", "run", "tests.e2e_app:app", "--port", "0", "--no-access-log")
+SERVE_E2E_APP = (
+    "-m",
+    "trioframe",
+    "run",
+    "tests.support.e2e_app:app",
+    "--port",
+    "0",
+    "--no-access-log",
+)
 HANDSHAKE = (
     "GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"

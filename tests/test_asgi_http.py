@@ -1,21 +1,22 @@
+"""The HTTP handler, through the test client and a scripted ASGI peer: disconnects,
+backpressure, streaming, teardown and the body pump."""
+
 from __future__ import annotations
 
 import logging
 import threading
-import types
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import trio
 import trio.testing
 
-from tests.asgi import Peer, http_scope, one_request
+from tests.support.asgi import Peer, http_scope, one_request
 from trioframe import Trioframe, g, request
 from trioframe._asgi._http import DISCONNECT_WAIT_S
-from trioframe._concurrency import calling_before_first_wait
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Generator
+    from collections.abc import AsyncIterator
 
     from trioframe.testing import TestClient
 
@@ -93,38 +94,6 @@ async def test_a_timeout_inside_the_view_is_the_view_s_own(
         await app(http_scope("/slow"), peer.receive, peer.send)
     assert peer.body_chunks == [b"gave up waiting"]
     assert trio.current_time() == pytest.approx(2)
-
-
-def test_waiting_is_passed_through_both_ways() -> None:
-    # Trio resumes tasks with send(); whatever is thrown in instead reaches the view too.
-    @types.coroutine
-    def view() -> Generator[str, str, str]:
-        try:
-            resumed = yield "first wait"
-        except KeyError:
-            return "gave up"
-        try:
-            resumed += yield "second wait"
-        except KeyError:
-            resumed += yield "third wait"
-        return resumed
-
-    waits: list[str] = []
-    driver = calling_before_first_wait(view(), lambda: waits.append("started"))
-    assert driver.send(None) == "first wait"
-    assert waits == ["started"]
-    assert driver.send("a") == "second wait"
-    assert driver.throw(KeyError()) == "third wait"
-    with pytest.raises(StopIteration) as finished:
-        driver.send("b")
-    assert finished.value.value == "ab"
-    assert waits == ["started"]
-
-    driver = calling_before_first_wait(view(), lambda: None)
-    driver.send(None)
-    with pytest.raises(StopIteration) as finished:
-        driver.throw(KeyError())
-    assert finished.value.value == "gave up"
 
 
 async def test_streaming_respects_backpressure(app: Trioframe) -> None:

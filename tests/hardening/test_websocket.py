@@ -16,8 +16,8 @@ import trio
 import trio.testing
 import trio_websocket
 
-from tests.leaks import counting_tasks
-from tests.loopback import serving, websocket_to
+from tests.support.leaks import counting_tasks
+from tests.support.loopback import serving, websocket_to
 from trioframe import Trioframe, websocket
 from trioframe.testing import WireServer
 from trioframe.testing._wire import read_until_closed

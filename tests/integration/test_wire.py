@@ -1,4 +1,4 @@
-"""The app behind hypercorn's real trio server, over in-memory streams."""
+"""The wire harness: the app behind hypercorn's real trio server, over in-memory streams."""
 
 from __future__ import annotations
 

@@ -1,3 +1,6 @@
+"""The websocket handler, through the test client and a scripted ASGI peer: the reader, limits,
+close codes, refusals and shutdown."""
+
 from __future__ import annotations
 
 import logging
@@ -7,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from tests.asgi import Peer, WebsocketPeer, http_scope, websocket_scope
+from tests.support.asgi import Peer, WebsocketPeer, http_scope, websocket_scope
 from trioframe import (
     HTTPException,
     Response,

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from trioframe import Trioframe
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 #: A bound on every wait; far above what the tests need, far below a hang.
 WAIT_S = 20
 

@@ -2,7 +2,7 @@
 
 The pages include their Python from ``docs/snippets``; each ``<page>.py`` there has a
 ``<page>_tests.py`` beside it, which pytest collects (see ``python_files``), so every
-example the docs show runs in the test suite.
+example the docs show runs in the test suite, through the test client as the docs show.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from trioframe import Trioframe
 if TYPE_CHECKING:
     import pytest
 
-SNIPPETS = Path(__file__).parent.parent / "docs" / "snippets"
+SNIPPETS = Path(__file__).parent.parent.parent / "docs" / "snippets"
 #: Snippet modules that support the examples rather than being shown.
 SUPPORT = {"__init__", "_fakes"}
 #: Test modules named other than after their page.

@@ -1,9 +1,9 @@
 """Every awaitable operation of the public API is a Trio checkpoint, whatever the server does.
 
-The peer here is a server whose ``send`` and ``receive`` return without yielding whenever
-they can, as hypercorn's ``send`` does once a websocket is closed. Over it, a handler that
-only sends must still see its client leave, and every public awaitable must still be a
-checkpoint (``trio.testing.assert_checkpoints``).
+The layer is a scripted ASGI peer: a server whose ``send`` and ``receive`` return without
+yielding whenever they can, as hypercorn's ``send`` does once a websocket is closed. Over
+it, a handler that only sends must still see its client leave, and every public awaitable
+must still be a checkpoint (``trio.testing.assert_checkpoints``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 import trio.testing
 
-from tests.asgi import http_scope, websocket_scope
+from tests.support.asgi import http_scope, websocket_scope
 from trioframe import Trioframe, request, websocket
 
 if TYPE_CHECKING:

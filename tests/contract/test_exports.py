@@ -1,3 +1,5 @@
+"""The public names, by direct inspection: ``__all__``, ``__module__`` and docstrings."""
+
 from __future__ import annotations
 
 import inspect

@@ -1,3 +1,5 @@
+"""Every example in examples/ through the test client, as its docstring says to use it."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

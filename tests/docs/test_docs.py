@@ -1,8 +1,9 @@
 """The documentation builds cleanly, and every piece of code it shows is checked.
 
-Python comes from files the test suite runs (``docs/snippets`` and ``examples``), included
-with ``literalinclude``; the README's Python must match those files word for word. Shell
-commands are parsed by the programs they name.
+The docs are built with Sphinx and their shell commands checked by direct calls of the
+programs they name (the served ones over the wire harness). Python comes from files the
+test suite runs (``docs/snippets`` and ``examples``), included
+with ``literalinclude``; the README's Python must match those files word for word.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from trioframe._cli import main
 if TYPE_CHECKING:
     import argparse
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.rst"))
 #: The folders whose Python the test suite runs; the docs may include code from them only.

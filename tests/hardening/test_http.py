@@ -18,8 +18,8 @@ import trio
 import trio.testing
 from werkzeug.datastructures import Headers
 
-from tests.leaks import open_temporary_files
-from tests.loopback import serving
+from tests.support.leaks import open_temporary_files
+from tests.support.loopback import serving
 from trioframe import Response, Trioframe, request
 from trioframe.testing import WireServer
 from trioframe.testing._wire import WireResponse, http_exchange, read_until_closed

@@ -1,4 +1,4 @@
-"""End to end: hypercorn's trio worker on 127.0.0.1, real sockets, real clients.
+"""End to end over loopback: hypercorn's trio worker on 127.0.0.1, real sockets and clients.
 
 In-process tests start hypercorn's ``serve`` in the test's Trio run on a free port; the
 command-line tests run ``trioframe run`` and ``app.run()`` in a subprocess and stop it with
@@ -17,9 +17,9 @@ import pytest
 import trio
 import trio_websocket
 
-from tests.e2e_app import create_app
-from tests.leaks import counting_tasks
-from tests.loopback import WAIT_S, http_get, running_server, serve, websocket_to
+from tests.support.e2e_app import create_app
+from tests.support.leaks import counting_tasks
+from tests.support.loopback import WAIT_S, http_get, running_server, serve, websocket_to
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -102,16 +102,22 @@ async def test_a_clean_shutdown_leaves_no_task_behind() -> None:
         assert counter.alive == set()
 
 
+E2E_APP = "tests.support.e2e_app:app"
+
+
 @pytest.mark.parametrize(
     ("command", "index_body"),
     [
-        (("-m", "trioframe", "run", "tests.e2e_app:app", "--port", "0"), b'{"status":"ok"}\n'),
         (
-            ("-m", "trioframe", "run", "tests.e2e_app:app", "--port", "0", "--workers", "2"),
+            ("-m", "trioframe", "run", E2E_APP, "--port", "0"),
             b'{"status":"ok"}\n',
         ),
         (
-            ("-c", "from tests.e2e_app import app; app.run(port=0, debug=True)"),
+            ("-m", "trioframe", "run", E2E_APP, "--port", "0", "--workers", "2"),
+            b'{"status":"ok"}\n',
+        ),
+        (
+            ("-c", "from tests.support.e2e_app import app; app.run(port=0, debug=True)"),
             b'{\n  "status": "ok"\n}\n',  # debug=True turns on DEBUG, which indents JSON
         ),
     ],
@@ -136,7 +142,7 @@ async def test_serving_from_the_command_line(command: tuple[str, ...], index_bod
 
 
 async def test_ctrl_c_closes_websockets_at_once() -> None:
-    command = ("-c", "from tests.e2e_app import app; app.run(port=0)")
+    command = ("-c", "from tests.support.e2e_app import app; app.run(port=0)")
     long_grace = {"TRIOFRAME_GRACEFUL_SHUTDOWN_TIMEOUT": "3600"}
     async with running_server(*command, env=long_grace) as server:
         port = await server.wait_for_port()
@@ -154,7 +160,7 @@ async def test_ctrl_c_closes_websockets_at_once() -> None:
 
 
 async def test_a_second_ctrl_c_stops_at_once() -> None:
-    command = ("-c", "from tests.e2e_app import app; app.run(port=0)")
+    command = ("-c", "from tests.support.e2e_app import app; app.run(port=0)")
     long_grace = {"TRIOFRAME_GRACEFUL_SHUTDOWN_TIMEOUT": "3600"}
     async with running_server(*command, env=long_grace) as server:
         port = await server.wait_for_port()
@@ -217,7 +223,7 @@ async def test_a_port_in_use_is_a_clear_error() -> None:
         taken.listen()
         port = str(taken.getsockname()[1])
         async with running_server(
-            "-m", "trioframe", "run", "tests.e2e_app:app", "--port", port
+            "-m", "trioframe", "run", "tests.support.e2e_app:app", "--port", port
         ) as server:
             assert await server.wait_for_exit() == 1
     assert re.search(r"Error: \[Errno \d+\] Address already in use", server.output)

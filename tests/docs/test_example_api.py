@@ -1,4 +1,4 @@
-"""The JSON API example: a blueprint, JSON errors everywhere."""
+"""The JSON API example through the test client: a blueprint, JSON errors everywhere."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a plain ``hypercorn --worker-class trio`` command gives, pinned.
+"""What a plain ``hypercorn --worker-class trio`` command gives, pinned over loopback.
 
 trioframe's own serving (``trioframe run``, ``app.run()``) closes these holes; the limits
 page tells people who serve with hypercorn directly about each one. If a hypercorn release
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from tests.loopback import WAIT_S, serve_with_plain_hypercorn
+from tests.support.loopback import WAIT_S, serve_with_plain_hypercorn
 from trioframe import Trioframe, request, websocket
 from trioframe.testing._wire import read_until_closed
 

@@ -1,4 +1,4 @@
-"""Properties that hold for every input hypothesis can think of, through the public API.
+"""Properties that hold for every input hypothesis can think of, through the test client.
 
 - Routing: a URL built with ``url_for`` routes back to the same endpoint and values.
 - Headers: any valid header a client sends reaches the view unchanged, any valid header a

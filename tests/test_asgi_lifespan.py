@@ -1,3 +1,6 @@
+"""The lifespan handler through the test client's ``app.test_app()`` and a scripted ASGI peer:
+hooks, the app nursery, startup and shutdown failures."""
+
 from __future__ import annotations
 
 import logging

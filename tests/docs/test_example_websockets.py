@@ -1,4 +1,4 @@
-"""The websocket examples: echo, ticker and private."""
+"""The websocket examples through the test client: echo, ticker and private."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The README's promises about the repository itself."""
+"""The README's promises about the repository itself, by direct inspection of its files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from trioframe._cli import main
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parent.parent.parent
 
 
 def _readme_commands() -> list[str]:

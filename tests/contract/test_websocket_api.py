@@ -1,4 +1,5 @@
-"""The websocket API exactly as the project's design promises it to users."""
+"""The websocket API exactly as the project's design promises it to users, driven through the
+test client."""
 
 from __future__ import annotations
 

@@ -182,7 +182,7 @@ class Trioframe(Dispatcher, Templating):
         if self._got_first_request:
             raise SetupError(
                 f"{method}() was called on {self.name!r} after it handled its first request; "
-                "register routes, hooks and error handlers before serving."
+                "register routes, hooks and error handlers before serving"
             )
 
     @setupmethod
@@ -210,7 +210,7 @@ class Trioframe(Dispatcher, Templating):
             if existing is not None and existing is not view_func:
                 raise SetupError(
                     f"The endpoint {endpoint!r} is already taken by {existing.__qualname__}; "
-                    "give this view another function name or an explicit endpoint=."
+                    "give this view another function name or an explicit endpoint="
                 )
         self.url_map.add(
             make_rule(

@@ -330,8 +330,8 @@ class Dispatcher(Scaffold):
             headers.add("Set-Cookie", cookie)
         session.make_read_only(
             "The session is read-only once the websocket is accepted: its cookie travels "
-            "with the handshake response, which has been sent. Change the session before "
-            "accepting, or in an HTTP request."
+            "with the handshake response, which has been sent; change the session before "
+            "accepting, or in an HTTP request"
         )
 
     async def preprocess_websocket(self, ctx: WebsocketContext) -> ResponseReturnValue | None:

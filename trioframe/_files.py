@@ -381,7 +381,7 @@ class _FileSource:
                 while remaining > 0:
                     chunk = await file.read(min(FILE_CHUNK_BYTES, remaining))
                     if not chunk:
-                        raise OSError(f"the file ended {remaining} bytes before the range did")
+                        raise OSError(f"The file ended {remaining} bytes before the range did")
                     remaining -= len(chunk)
                     yield chunk
                 if head:

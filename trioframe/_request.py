@@ -96,7 +96,7 @@ class Body:
         if self._iterated:
             raise RuntimeError(
                 "The request body was already consumed by 'async for chunk in request.body'; "
-                "read it either by iterating or with get_data(), not both."
+                "read it either by iterating or with get_data(), not both"
             )
         parts = []
         size = 0
@@ -110,7 +110,10 @@ class Body:
 
     async def _next_chunk(self) -> bytes | None:
         if self._reading:
-            raise RuntimeError("Another task is already reading this request body.")
+            raise RuntimeError(
+                "Another task is already reading this request body; read it in one task and "
+                "pass the data to the others"
+            )
         limit = self.max_length
         if limit is not None and self.content_length is not None and self.content_length > limit:
             raise self._too_large(limit)
@@ -126,7 +129,7 @@ class Body:
             return None
         except trio.ClosedResourceError:
             raise RuntimeError(
-                "The request body is gone: it can only be read before the view returns."
+                "The request body is gone: it can only be read before the view returns"
             ) from None
         finally:
             self._reading = False

@@ -291,7 +291,7 @@ def coerce_response(
         else:
             raise TypeError(
                 f"A view returned a tuple of {len(rv)} items; return (body, status), "
-                "(body, headers) or (body, status, headers)."
+                "(body, headers) or (body, status, headers)"
             )
     if isinstance(rv, Response):
         response = rv
@@ -304,13 +304,13 @@ def coerce_response(
     elif rv is None:
         raise TypeError(
             "A view returned None (or ended without a return statement); it must return a "
-            "response: a str, bytes, dict, list, Response or async generator."
+            "response: a str, bytes, dict, list, Response or async generator"
         )
     else:
         raise TypeError(
             f"A view returned a {type(rv).__name__}, which is not a valid response; return a "
             "str, bytes, dict, list, Response or async generator, or a tuple of one with a "
-            "status and/or headers."
+            "status and/or headers"
         )
     if status is not None:
         response.status = status

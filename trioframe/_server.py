@@ -120,7 +120,7 @@ class GuardedStream(trio.abc.HalfCloseableStream):
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         if self.aborted:
-            raise trio.ClosedResourceError("the connection was ended")
+            raise trio.ClosedResourceError("The connection was ended")
         if self._kernel_bound or self._send_timeout is None:
             try:
                 await self._stream.send_all(data)
@@ -145,7 +145,7 @@ class GuardedStream(trio.abc.HalfCloseableStream):
             if not self.aborted:
                 self._on_timeout(self)
             await self.abort()
-            raise trio.BrokenResourceError("the client took nothing of a write in time")
+            raise trio.BrokenResourceError("The client took nothing of a write in time")
 
     async def wait_send_all_might_not_block(self) -> None:
         await self._stream.wait_send_all_might_not_block()
@@ -386,7 +386,7 @@ class Server:
             RuntimeError: the server is not serving.
         """
         if self._connections is None:
-            raise RuntimeError("the server is not serving")
+            raise RuntimeError("The server is not serving; call it while serve() runs")
         self._connections.start_soon(self._serve_stream, stream)
 
     async def _observe_startup(

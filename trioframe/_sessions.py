@@ -110,9 +110,9 @@ class NullSession(Session):
 
     def _changing(self) -> NoReturn:
         raise RuntimeError(
-            "The session is unavailable because SECRET_KEY is not set. Set "
+            "The session is unavailable because SECRET_KEY is not set; set "
             "app.config['SECRET_KEY'] to a long random value (for example from "
-            "secrets.token_hex(32)), kept secret and the same on every server."
+            "secrets.token_hex(32)), kept secret and the same on every server"
         )
 
 

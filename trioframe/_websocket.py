@@ -370,10 +370,10 @@ def validate_close(code: int, reason: str) -> None:
     """
     if code not in _SENDABLE_CLOSE_CODES and not 3000 <= code <= 4999:
         raise ValueError(
-            f"close code {code} cannot be sent; use 1000 (normal), another standard code "
+            f"Close code {code} cannot be sent; use 1000 (normal), another standard code "
             "such as 1001, 1008 or 1011, or an application code in 3000-4999"
         )
     if len(reason.encode("utf-8")) > MAX_CLOSE_REASON_BYTES:
         raise ValueError(
-            f"a close reason may be at most {MAX_CLOSE_REASON_BYTES} bytes as UTF-8; shorten it"
+            f"A close reason may be at most {MAX_CLOSE_REASON_BYTES} bytes as UTF-8; shorten it"
         )

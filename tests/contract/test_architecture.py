@@ -119,3 +119,45 @@ def test_every_test_module_names_its_layer(path: Path) -> None:
         f"{path.relative_to(ROOT)} must open with a docstring naming the layer it drives: "
         + ", ".join(LAYERS)
     )
+
+
+#: Errors whose message is the page a client sees: werkzeug's style, full sentences.
+CLIENT_FACING = re.compile(
+    r"(BadRequest|RequestEntityTooLarge|RequestTimeout|UnsupportedMediaType|UpgradeRequired|"
+    r"RangeNotSatisfiable|PreconditionFailed|NotFound|ServiceUnavailable|InternalServerError|"
+    r"MethodNotAllowed|JSONDecodeError)$"
+)
+
+
+#: Names that begin messages in their own (lower) case.
+CODE = {"g", "trioframe"}
+
+
+def message_text(node: ast.expr) -> str | None:
+    """The literal text of a message argument, with ``{}`` for interpolated parts."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(
+            str(part.value) if isinstance(part, ast.Constant) else "{}" for part in node.values
+        )
+    return None
+
+
+def test_error_messages_share_one_style() -> None:
+    """Errors for programmers start with a capital letter, or with the code they name (which
+    keeps its case), say what to do after a semicolon, and end without a full stop."""
+    strays = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                continue
+            name = ast.unparse(node.exc.func)
+            text = message_text(node.exc.args[0]) if node.exc.args else None
+            if text is None or CLIENT_FACING.search(name):
+                continue
+            first = text.split(" ")[0]
+            code_like = first.startswith("{") or re.search(r"[._()\[\]'=]", first) is not None
+            if text.endswith(".") or not (code_like or first[:1].isupper() or first in CODE):
+                strays.append(f"{path.relative_to(ROOT)}:{node.lineno}: {text[:60]!r}")
+    assert strays == []

@@ -28,6 +28,7 @@ DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.rst"))
 #: The folders whose Python the test suite runs; the docs may include code from them only.
 TESTED_CODE = (DOCS / "snippets", ROOT / "examples")
+CI_RUN = ROOT / ".ci" / "run"
 #: How the docs are built, here and in the README.
 SPHINX_BUILD = ["-m", "sphinx", "-W", "-b", "html", "docs"]
 
@@ -92,15 +93,17 @@ def shell_commands() -> list[tuple[str, str]]:
                 command = line.split("#", 1)[0].strip()
                 if command:
                     commands.append((page.name, command))
-    readme = (ROOT / "README.md").read_text()
-    for block in re.findall(r"```sh\n(.*?)```", readme, re.S)[1:]:  # the first: set-up
-        commands += [("README.md", line) for line in block.splitlines() if line.strip()]
-    return commands
+    for name in ("README.md", "CONTRIBUTING.md"):
+        text = (ROOT / name).read_text()
+        for block in re.findall(r"```sh\n(.*?)```", text, re.S)[1:]:  # the first: set-up
+            for line in block.splitlines():
+                commands += [(name, command.strip()) for command in line.split("&&")]
+    return [(page, command) for page, command in commands if command]
 
 
-def bench_arguments() -> argparse.ArgumentParser:
-    """The benchmark's command-line parser, read from bench/bench.py."""
-    spec = importlib.util.spec_from_file_location("bench_cli", ROOT / "bench" / "bench.py")
+def bench_arguments(script: str = "bench.py") -> argparse.ArgumentParser:
+    """The command-line parser of a script in bench/: the benchmark or the attack harness."""
+    spec = importlib.util.spec_from_file_location("bench_cli", ROOT / "bench" / script)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -135,9 +138,19 @@ def test_shell_commands_in_the_docs_are_valid(page: str, command: str) -> None:
     elif program == "hypercorn":
         options = {word.split("=", 1)[0] for word in words if word.startswith("--")}
         assert options <= hypercorn_options()
+    elif program == "python" and words[1:3] == ["-m", "pytest"]:
+        assert words[3:], f"{page}: name the tests to run"
+        for path in words[3:]:
+            assert (ROOT / path.split("::")[0]).exists(), f"{page}: there is no {path}"
     elif program == "python":
         assert words[1:-1] == SPHINX_BUILD, f"{page}: build the docs as the tests do"
+    elif program in ("ruff", "mypy"):
+        assert command in CI_RUN.read_text(), f"{page}: run {program} as .ci/run does"
+    elif program == "bash" and words[1] == ".ci/run":
+        assert words[2:] == []
     elif program == "bash" and words[1] == "bench/run":
         bench_arguments().parse_args(words[2:])  # exits on an unknown option
+    elif program == "bash" and words[1] == "bench/attacks/run":
+        bench_arguments("attacks/attack.py").parse_args(words[2:])
     else:
         pytest.fail(f"{page}: the docs show '{command}', which no test checks")

@@ -57,7 +57,7 @@ class TestApp:
                     # The app raised without answering; that error cancels this wait.
                     await trio.sleep_forever()
                 raise RuntimeError(
-                    "the app returned without answering lifespan.startup; an ASGI app that "
+                    "The app returned without answering lifespan.startup; an ASGI app that "
                     "does not support lifespan cannot run in TestApp"
                 ) from None
             if reply["type"] != "lifespan.startup.complete":

@@ -150,7 +150,7 @@ class TestWebsocketConnection:
             self.close_code = message.get("code", CloseCode.NORMAL)
             self._close_reason = message.get("reason") or ""
             raise WebsocketDisconnect(self.close_code, self._close_reason)
-        raise RuntimeError(f"the app sent {message['type']!r} on an open websocket")
+        raise RuntimeError(f"The app sent {message['type']!r} on an open websocket")
 
     async def send_json(self, value: Any) -> None:
         """Send ``value`` as a JSON text message."""
@@ -208,7 +208,7 @@ class TestWebsocketConnection:
             # A close before accept is a refusal; servers answer it with an empty 403.
             self.response = TestResponse.from_asgi(403, [], b"")
         else:
-            raise RuntimeError(f"the app sent {message['type']!r} during the handshake")
+            raise RuntimeError(f"The app sent {message['type']!r} during the handshake")
         # The client keeps the cookies of the handshake response, as a browser does.
         self._on_handshake(self.response.headers if self.response else self.headers)
 

@@ -168,7 +168,7 @@ class WireServer:
             )
         except RuntimeError:
             raise RuntimeError(
-                "the WireServer is not serving; connect inside its async with"
+                "The WireServer is not serving; connect inside its async with"
             ) from None
         await trio.lowlevel.checkpoint()
         return client
@@ -320,7 +320,7 @@ async def websocket_client(
             nursery.cancel_scope.cancel()
             await held.close(None, None, None)
             raise trio_websocket.ConnectionTimeout(
-                f"no websocket handshake for {path!r} within {connect_timeout} s"
+                f"No websocket handshake for {path!r} within {connect_timeout} s"
             ) from None
         except BaseException as error:
             nursery.cancel_scope.cancel()

@@ -176,8 +176,8 @@ class Dispatcher(Scaffold):
         """Turn an exception from a hook or view into a response with the error handlers.
 
         A group holding a single exception (from the view's own nursery) is unwrapped first,
-        so handlers see what the user raised. `HTTPException`s without a handler become
-        their default error page.
+        so handlers see what the user raised. An `HTTPException` without a handler becomes
+        its default error page.
 
         Raises:
             Exception: the (unwrapped) exception when nothing handles it.

@@ -52,6 +52,13 @@ class HTTPException(TrioframeError):
         description: Text shown to the client; each subclass has a sensible default.
         code: The status code, for the base class only (subclasses fix their own).
         headers: Extra response headers, such as ``WWW-Authenticate`` or ``Retry-After``.
+
+    Attributes:
+        code: The status code of the response.
+        description: The text of the error page the client gets.
+        headers: Extra headers for the error response, a werkzeug ``Headers``.
+        response: A complete response to send instead of the generated page (see `abort`),
+            or ``None``.
     """
 
     code: int = 500
@@ -69,7 +76,6 @@ class HTTPException(TrioframeError):
             description if description is not None else _default_description(self.code)
         )
         self.headers = Headers(headers) if headers is not None else Headers()
-        #: A complete response to send instead of the generated error page (see `abort`).
         self.response: Response | None = None
         super().__init__(f"{self.code} {self.name}: {self.description}")
 

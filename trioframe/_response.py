@@ -67,6 +67,10 @@ class Response(_SansIOResponse):
         headers: Response headers.
         mimetype: The mimetype; ``text/`` types get ``charset=utf-8`` added.
         content_type: The full ``Content-Type``, overriding ``mimetype``.
+
+    Attributes:
+        headers: The response headers, a werkzeug ``Headers``; ``after_request`` functions
+            may change them.
     """
 
     default_mimetype = "text/html"

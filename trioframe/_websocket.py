@@ -230,6 +230,7 @@ class Websocket(BaseRequestWebsocket):
                     f"{self._accept_headers.to_wsgi_list()!r}"
                 )
             # Already accepted alike: nothing to do (taking the lock was the checkpoint).
+            return
 
     async def receive(self) -> str | bytes:
         """Wait for the next message from the client: ``str`` for text, ``bytes`` for binary.
@@ -324,13 +325,10 @@ class Websocket(BaseRequestWebsocket):
                 return  # taking the lock was the checkpoint
             assert target is not None  # the table names where MOVE leads
             self.state = target
+            # Only an open connection gets here, so this close is the first of the two.
             self.app_close = (code, reason)
-            self._closed(code, reason)
-            await self._transport.close(code, reason)
-
-    def _closed(self, code: int, reason: str) -> None:
-        if self.close_code is None:
             self.close_code, self.close_reason = code, reason
+            await self._transport.close(code, reason)
 
     def _disconnect(self) -> WebsocketDisconnect:
         return WebsocketDisconnect(
@@ -346,7 +344,7 @@ class Websocket(BaseRequestWebsocket):
             return False
         assert target is not None  # the table names where MOVE leads
         self.state = target
-        self._closed(code, reason)
+        self.close_code, self.close_reason = code, reason  # the first close of the two
         return True
 
     async def _reject(self, response: Response) -> None:

@@ -1,4 +1,9 @@
-"""The ASGI entry point: one handler per scope type.
+"""The ASGI edge: the only part of the app that reads or builds ASGI dicts.
+
+`handle_connection` hands each connection to the handler for its scope type: ``_http``,
+``_websocket`` or ``_lifespan``. ``_translate`` turns scopes into `Request` and `Websocket`
+objects and a `Response` back into messages, with the one header codec. Code after this
+folder sees only those wrappers; the server and the test harnesses play the other side.
 
 Every call to the server's ``send`` is made a Trio checkpoint here, once for all handlers:
 trioframe's awaitable operations are checkpoints whatever the server does. (What trioframe

@@ -721,6 +721,40 @@ async def test_a_client_that_stops_reading_is_closed_after_the_send_timeout(
     assert "/ticker" in warnings[0].getMessage()
 
 
+class LaggingClient(WebsocketPeer):
+    """A client that takes each message only ``lag`` seconds after it was sent."""
+
+    def __init__(self, lag: float) -> None:
+        super().__init__()
+        self._lag = lag
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] != "websocket.accept":
+            await trio.sleep(self._lag)
+        await super().send(message)
+
+
+async def test_a_close_as_late_as_the_message_before_it_is_not_logged_again(
+    app: Trioframe, autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A send timeout shorter than the time a close may take: the close, too, is late.
+    app.config["WEBSOCKET_SEND_TIMEOUT"] = 2
+
+    @app.websocket("/ticker")
+    async def ticker() -> None:
+        while True:
+            await websocket.send("tick")
+
+    peer = LaggingClient(lag=2)
+    with trio.fail_after(60):
+        await app(websocket_scope("/ticker"), peer.receive, peer.send)
+    assert peer.types == ["websocket.accept", "websocket.send", "websocket.close"]
+    assert peer.sent[-1]["code"] == 1008
+    assert trio.current_time() == 4  # the message, then the close, each 2 s late
+    warnings = [r for r in caplog.records if "WEBSOCKET_SEND_TIMEOUT" in r.getMessage()]
+    assert len(warnings) == 1
+
+
 @pytest.mark.parametrize("value", [0, -1, "soon"])
 async def test_an_invalid_send_timeout_is_a_setup_error(
     app: Trioframe, client: TestClient, value: object

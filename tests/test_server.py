@@ -5,13 +5,18 @@ ended at once."""
 from __future__ import annotations
 
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import trio
 import trio.testing
 
-from trioframe._server import SEND_SLICE_BYTES, GuardedStream
+if TYPE_CHECKING:
+    from trioframe import Trioframe
+
+from tests.support.loopback import WAIT_S, http_get
+from trioframe._server import SEND_SLICE_BYTES, GuardedStream, Server
+from trioframe._serving import hypercorn_config, open_listeners
 
 
 class Endpoint:
@@ -127,3 +132,83 @@ async def test_abort_ends_a_write_in_progress() -> None:
     assert outcome == ["ended"]
     assert endpoint.closed
     assert timeouts == []  # ended on purpose, not timed out
+
+
+async def test_abort_ends_a_write_bounded_by_the_timeout_without_reporting_one(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    stream, endpoint, _, timeouts = guarded(send_timeout=30)
+    outcome: list[str] = []
+
+    async def write() -> None:
+        try:
+            await shielded_send(stream, b"x" * (3 * SEND_SLICE_BYTES))
+        except trio.BrokenResourceError:
+            outcome.append(f"ended at {trio.current_time():g}")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(write)
+        await trio.sleep(10)  # well inside the timeout
+        await stream.abort()
+    assert outcome == ["ended at 10"]
+    assert endpoint.closed
+    assert timeouts == []  # ended on purpose, not timed out
+
+
+async def test_waiting_until_a_write_might_not_block_passes_through() -> None:
+    client, server = trio.testing.memory_stream_pair()
+    stream = GuardedStream(Endpoint(server), 30, lambda _: None)
+    with trio.testing.assert_checkpoints():
+        await stream.wait_send_all_might_not_block()
+    await stream.send_all(b"ready")
+    assert await client.receive_some() == b"ready"
+
+
+class KernelEndedEndpoint(Endpoint):
+    """A socket the kernel ended: reading fails as Trio reports a failed ``recv``."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(trio.testing.memory_stream_pair()[1])
+        self._cause = cause
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        await trio.lowlevel.checkpoint()
+        raise trio.BrokenResourceError("socket connection broken") from self._cause
+
+
+@pytest.mark.parametrize(
+    ("cause", "reported"),
+    [(TimeoutError("timed out"), ["timed out"]), (ConnectionResetError("reset"), [])],
+    ids=["kernel-timeout", "reset"],
+)
+async def test_a_read_can_be_the_first_to_hear_of_the_kernel_timeout(
+    cause: OSError, reported: list[str]
+) -> None:
+    timeouts: list[str] = []
+    stream = GuardedStream(KernelEndedEndpoint(cause), 30, lambda _: timeouts.append("timed out"))
+    with pytest.raises(trio.BrokenResourceError):
+        await stream.receive_some()
+    assert timeouts == reported
+    assert stream.aborted is bool(reported)
+
+
+async def test_a_client_gone_before_it_is_served_is_let_go(app: Trioframe) -> None:
+    @app.get("/")
+    async def index() -> str:
+        return "still serving"
+
+    config = hypercorn_config(app, host="127.0.0.1", port=0, access_log=False)
+    server = Server(app, config)
+    # A socket with no peer: what accept() hands over when the client reset at once.
+    gone = trio.socket.socket()
+    with trio.fail_after(WAIT_S):
+        async with trio.open_nursery() as nursery:
+            binds = await nursery.start(server.serve, await open_listeners(config))
+            stream = trio.SocketStream(gone)
+            assert GuardedStream(stream, 30, lambda _: None).peer == "a client that left"
+            server.open_connection(stream)
+            await trio.testing.wait_all_tasks_blocked()
+            assert gone.fileno() == -1  # closed, its tasks done
+            port = int(binds[0].rsplit(":", 1)[1])
+            assert await http_get("127.0.0.1", port, "/") == (200, b"still serving")
+            server.stop.gracefully()

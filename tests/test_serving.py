@@ -1,15 +1,27 @@
-"""Serving configuration and app loading, by direct calls (the served app itself is in
-integration/test_loopback.py)."""
+"""Serving configuration and app loading, by direct calls, and stop requests over loopback
+(the served app itself is in integration/test_loopback.py)."""
 
 from __future__ import annotations
 
 import sys
+from functools import partial
 from typing import TYPE_CHECKING
 
+import h11
 import pytest
+import trio
+from hypercorn.config import Config as HypercornConfig
 
+from tests.support.loopback import WAIT_S, http_get
 from trioframe import Trioframe, _serving
-from trioframe._serving import hypercorn_config, load_app, serve_forever
+from trioframe._serving import (
+    bind_sockets,
+    hypercorn_config,
+    load_app,
+    open_listeners,
+    serve_forever,
+    serve_until_asked,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -42,6 +54,24 @@ def test_hypercorn_config_from_the_app(app: Trioframe) -> None:
     assert tuned.graceful_timeout == 12.0
     assert tuned.application_path == "pkg.main:app"
     assert hypercorn_config(app, graceful_timeout=0.5).graceful_timeout == 0.5
+
+
+def test_the_app_s_websocket_message_limit_reaches_hypercorn(app: Trioframe) -> None:
+    app.config["WEBSOCKET_MAX_MESSAGE_SIZE"] = 4096
+    assert hypercorn_config(app).websocket_max_message_size == 4096
+    app.config["WEBSOCKET_MAX_MESSAGE_SIZE"] = None  # no limit of the app's: hypercorn's own
+    assert (
+        hypercorn_config(app).websocket_max_message_size
+        == HypercornConfig().websocket_max_message_size
+    )
+
+
+def test_tls_is_refused_with_what_to_do_instead(app: Trioframe, tmp_path: Path) -> None:
+    config = hypercorn_config(app, port=0)
+    config.certfile = str(tmp_path / "cert.pem")
+    config.keyfile = str(tmp_path / "key.pem")
+    with pytest.raises(ValueError, match="does not terminate TLS; put a proxy"):
+        bind_sockets(config)
 
 
 @pytest.fixture
@@ -114,3 +144,53 @@ def test_several_serving_errors_stay_a_group(
     with pytest.raises(ExceptionGroup) as raised:
         serve_forever(app, hypercorn_config(app))
     assert [str(error) for error in raised.value.exceptions] == ["one", "two"]
+
+
+@pytest.mark.parametrize("announce", [True, False], ids=["command", "worker"])
+async def test_each_stop_request_goes_one_step_further(
+    app: Trioframe, announce: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Over loopback: a request the view never answers, and a shutdown hook that hangs.
+    app.config["GRACEFUL_SHUTDOWN_TIMEOUT"] = 3600
+    holding, hook_started, client_done = trio.Event(), trio.Event(), trio.Event()
+    client_saw: list[str] = []
+
+    @app.get("/hold")
+    async def hold() -> str:
+        holding.set()
+        await trio.sleep_forever()
+
+    @app.after_serving
+    async def hang() -> None:
+        hook_started.set()
+        await trio.sleep_forever()
+
+    config = hypercorn_config(app, port=0, access_log=False)
+    listeners = await open_listeners(config)
+    port = listeners[0].socket.getsockname()[1]
+    ask, requests = trio.open_memory_channel[None](3)
+
+    async def client() -> None:
+        try:
+            await http_get("127.0.0.1", port, "/hold")
+        except (h11.RemoteProtocolError, trio.BrokenResourceError):
+            client_saw.append("connection ended")
+        finally:
+            client_done.set()
+
+    with trio.fail_after(WAIT_S):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(
+                partial(serve_until_asked, app, config, listeners, requests, announce=announce)
+            )
+            nursery.start_soon(client)
+            await holding.wait()
+            ask.send_nowait(None)  # 1: stop gracefully; the held request may finish
+            ask.send_nowait(None)  # 2: end every connection now; the hooks still run
+            await hook_started.wait()
+            await client_done.wait()
+            assert client_saw == ["connection ended"]
+            ask.send_nowait(None)  # 3: cancel everything, the hanging hook included
+    announced = capsys.readouterr().err
+    for step in ("Shutting down gracefully", "Ending every connection now"):
+        assert (step in announced) is announce

@@ -267,8 +267,10 @@ class GuardedWebsocket(WSStream):
                 if event.message_finished:
                     message = self.buffer.to_message()
                     self.buffer.clear()
-                    if self.app_put is not None:  # set once the handshake began
-                        await self.app_put(message)
+                    # wsproto reports messages only once the handshake, which set
+                    # app_put, is done.
+                    assert self.app_put is not None
+                    await self.app_put(message)
             elif isinstance(event, Ping):
                 await self._send_wsproto_event(event.response())
             elif isinstance(event, CloseConnection):

@@ -272,8 +272,9 @@ class Connection(TCPServer):
 
     async def send_continue(self) -> None:
         """Send ``100 Continue`` if the client waits for it before sending its body."""
-        if self._protocol is not None:
-            await self._protocol.send_continue()
+        # Only an app the protocol called holds this method, so the protocol exists.
+        assert self._protocol is not None
+        await self._protocol.send_continue()
 
 
 class _ConnectionApp:

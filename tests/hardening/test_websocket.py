@@ -252,6 +252,18 @@ async def test_a_ping_gets_its_pong(attacked: tuple[Connector, Handlers]) -> Non
     await stream.aclose()
 
 
+async def test_an_unasked_pong_is_ignored(attacked: tuple[Connector, Handlers]) -> None:
+    # RFC 6455 5.5.3: a pong nobody asked for is a heartbeat; it must change nothing.
+    connector, _ = attacked
+    stream = await connector.raw_websocket()
+    await stream.send_all(frame(0xA, b"heartbeat") + frame(TEXT, b"hi"))
+    reply = b""
+    while len(reply) < 4:
+        reply += await stream.receive_some(4096)
+    assert reply == bytes([0x81, 2]) + b"hi"  # the echo, and nothing for the pong
+    await stream.aclose()
+
+
 async def test_compression_is_never_negotiated(attacked: tuple[Connector, Handlers]) -> None:
     # wsproto inflates a compressed frame without any limit: 1 MiB could become 1 GiB.
     connector, _ = attacked

@@ -247,11 +247,12 @@ class GuardedWebsocket(WSStream):
             # Without the offer, the handshake negotiates no compression.
             headers = [(n, v) for n, v in event.headers if n.lower() != b"sec-websocket-extensions"]
             await super().handle(dataclasses.replace(event, headers=headers))
-        elif isinstance(event, StreamClosed) and self._ended_with is not None:
-            if not self.closed and self.app_put is not None:
-                self.closed = True
-                await self.app_put({"type": "websocket.disconnect", "code": self._ended_with})
-        else:
+        elif isinstance(event, StreamClosed) and self._ended_with is not None and not self.closed:
+            # Ended here, after the handshake spawned the app: it hears the code sent.
+            self.closed = True
+            assert self.app_put is not None
+            await self.app_put({"type": "websocket.disconnect", "code": self._ended_with})
+        else:  # hypercorn's own handling (which ignores everything once closed)
             await super().handle(event)
 
     async def _handle_events(self) -> None:

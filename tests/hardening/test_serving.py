@@ -7,8 +7,11 @@ freezing the test run. After an attack, a bystander must still be served.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -143,3 +146,64 @@ async def test_a_flooding_client_that_leaves_is_cleaned_up() -> None:
             await server.wait_for("e2e: echo ended")
             assert await http_get("127.0.0.1", port, "/") == (200, b'{"status":"ok"}\n')
         assert await server.interrupt_and_wait() == 0
+
+
+# Worker processes: the command always ends, and workers never outlive it. -----------------
+
+STUCK_APP = """\
+import trio
+from trioframe import Trioframe
+
+app = Trioframe(__name__)
+app.config["GRACEFUL_SHUTDOWN_TIMEOUT"] = 0.1
+
+
+@app.after_serving
+async def stuck() -> None:
+    print("stuck: shutting down", flush=True)
+    with trio.CancelScope(shield=True):  # deaf to every request to stop
+        await trio.sleep_forever()
+"""
+
+
+async def test_workers_stuck_in_their_shutdown_are_moved_on_and_then_ended(
+    tmp_path: Path,
+) -> None:
+    app_file = tmp_path / "stuck_app.py"
+    app_file.write_text(STUCK_APP)
+    command = ("-m", "trioframe", "run", f"{app_file}:app", "--port", "0", "--workers", "2")
+    async with running_server(*command) as server:
+        await server.wait_for_port()
+        server.process.send_signal(signal.SIGINT)  # once: the rest is up to the command
+        await server.wait_for("stuck: shutting down(.|\n)*stuck: shutting down")
+        status = await server.wait_for_exit()  # a grace period and a margin per step
+    assert status != 0  # the workers had to be terminated
+    assert "Shutting down gracefully" in server.output
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The worker processes of the command whose process is ``pid`` (Linux's /proc)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(child)
+        for child in children
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+async def test_workers_stop_when_the_command_s_process_dies() -> None:
+    async with running_server(*SERVE_E2E_APP, "--workers", "2") as server:
+        await server.wait_for_port()
+        workers = worker_pids(server.process.pid)
+        assert len(workers) == 2
+        exits = [os.pidfd_open(pid) for pid in workers]  # readable once the process ends
+        try:
+            server.process.kill()  # no chance to tell the workers anything
+            with trio.fail_after(WAIT_S):
+                for exit_ in exits:
+                    await trio.lowlevel.wait_readable(exit_)
+        finally:
+            for exit_ in exits:
+                os.close(exit_)
+        # The workers write to the same output; each stopped as a shutdown should.
+        await server.wait_for("e2e: stopped cleanly(.|\n)*e2e: stopped cleanly")

@@ -12,8 +12,11 @@ import trio_websocket
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.utils import LifespanFailureError
 
+from tests.support.loopback import WAIT_S
 from trioframe import Response, Trioframe, event_stream, request, websocket
+from trioframe._server import GuardedStream
 from trioframe.testing import WireServer, websocket_client
+from trioframe.testing._wire import _InMemoryConnection
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -321,3 +324,43 @@ async def test_files_and_event_streams_on_the_wire(tmp_path: Path) -> None:
             b"GET /static/../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         )
         assert escape.startswith(b"HTTP/1.1 404")
+
+
+async def test_an_in_memory_connection_is_the_stream_the_server_guards() -> None:
+    # What trioframe's server asks of an accepted socket stream, over the harness's own.
+    client, server_end = trio.testing.memory_stream_pair()
+    stream = GuardedStream(_InMemoryConnection(server_end, ("127.0.0.1", 50001)), 30, print)
+    assert stream.peer == "127.0.0.1:50001"
+    with trio.testing.assert_checkpoints():
+        await stream.wait_send_all_might_not_block()
+    await stream.send_all(b"hello")
+    assert await client.receive_some() == b"hello"
+    await client.send_all(b"back")
+    assert await stream.receive_some() == b"back"
+    await stream.send_eof()
+    assert await client.receive_some() == b""
+    await stream.aclose()
+
+
+async def test_an_error_that_propagates_out_of_the_app_is_a_500_and_serving_goes_on(
+    app: Trioframe, caplog: pytest.LogCaptureFixture
+) -> None:
+    # With PROPAGATE_EXCEPTIONS the error leaves the app: the server must cope with it.
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+
+    @app.get("/crash")
+    async def crash() -> str:
+        raise KeyError("the view's own")
+
+    @app.get("/")
+    async def index() -> str:
+        return "still serving"
+
+    with trio.fail_after(WAIT_S):
+        async with WireServer(app) as server:
+            crashed = await server.request("GET", "/crash")
+            served = await server.request("GET", "/")
+    assert crashed.status_code == 500
+    assert (served.status_code, served.body) == (200, b"still serving")
+    logged = [record for record in caplog.records if record.exc_info]
+    assert [type(record.exc_info[1]) for record in logged if record.exc_info] == [KeyError]

@@ -449,6 +449,32 @@ async def test_two_tasks_reading_the_body_is_an_error(app: Trioframe) -> None:
         await app(http_scope("/race", method="POST"), peer.receive, peer.send)
 
 
+async def test_two_readers_of_the_body_get_trio_s_busy_error(
+    app: Trioframe, autojump_clock: trio.testing.MockClock
+) -> None:
+    raised: list[BaseException] = []
+
+    @app.post("/race")
+    async def race() -> str:
+        async def read() -> None:
+            try:
+                await request.get_data()
+            except trio.BusyResourceError as busy:
+                raised.append(busy)
+
+        with trio.move_on_after(1):  # the first reader waits for a body that never ends
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(read)
+                nursery.start_soon(read)
+        return "raced"
+
+    peer = Peer([b"a"], complete=False)
+    await app(http_scope("/race", method="POST"), peer.receive, peer.send)
+    assert len(raised) == 1
+    assert "read it in one task" in str(raised[0])
+    assert peer.status == 200
+
+
 async def test_body_is_gone_once_the_view_returned(app: Trioframe, client: TestClient) -> None:
     @app.post("/late")
     async def late() -> Any:

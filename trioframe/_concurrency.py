@@ -152,18 +152,22 @@ class ConflictDetector:
     """``with detector:`` around an operation only one task may run at a time.
 
     Raises:
-        trio.BusyResourceError: another task is inside already; the message says what to do.
+        trio.BusyResourceError: another task is inside already; the message says what to
+            do. ``error`` may name a subclass, to keep an older exception type too.
     """
 
-    __slots__ = ("_busy", "_message")
+    __slots__ = ("_busy", "_error", "_message")
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self, message: str, *, error: type[trio.BusyResourceError] = trio.BusyResourceError
+    ) -> None:
         self._message = message
+        self._error = error
         self._busy = False
 
     def __enter__(self) -> Self:
         if self._busy:
-            raise trio.BusyResourceError(self._message)
+            raise self._error(self._message)
         self._busy = True
         return self
 

@@ -11,6 +11,7 @@ from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDi
 from werkzeug.sansio.request import Request as _SansIORequest
 from werkzeug.sansio.utils import get_host
 
+from ._concurrency import ConflictDetector
 from ._exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout, UnsupportedMediaType
 from ._formparser import FileStorage, parse_form
 from ._json import parse_client_json, parse_client_json_in_pieces
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
     from ._exceptions import HTTPException
 
 _NOT_LOADED: Any = object()
+
+
+class ConcurrentBodyRead(trio.BusyResourceError, RuntimeError):
+    """Two tasks read one request body at once: a `trio.BusyResourceError`, as Trio's own
+    streams raise, and a ``RuntimeError``, as trioframe raised before it used Trio's."""
 
 
 class Body:
@@ -59,7 +65,11 @@ class Body:
         self._waited = 0.0
         self._received = 0
         self._iterated = False
-        self._reading = False
+        self._reading = ConflictDetector(
+            "Another task is already reading this request body; read it in one task and pass "
+            "the data to the others",
+            error=ConcurrentBodyRead,
+        )
         self._data: bytes | None = None
 
     def __aiter__(self) -> AsyncIterator[bytes]:
@@ -87,6 +97,7 @@ class Body:
             RequestEntityTooLarge: the body is over ``max_length``.
             RequestTimeout: the client is slower than ``timeout`` allows.
             RuntimeError: part of the body was already taken by iterating over it.
+            trio.BusyResourceError: another task is reading the body at the same time.
         """
         if self._data is not None:
             await trio.lowlevel.checkpoint()
@@ -109,30 +120,24 @@ class Body:
         return self._data
 
     async def _next_chunk(self) -> bytes | None:
-        if self._reading:
-            raise RuntimeError(
-                "Another task is already reading this request body; read it in one task and "
-                "pass the data to the others"
-            )
-        limit = self.max_length
-        if limit is not None and self.content_length is not None and self.content_length > limit:
-            raise self._too_large(limit)
-        self._reading = True
-        try:
-            if self._before_first_read is not None:
-                before_first_read, self._before_first_read = self._before_first_read, None
-                await before_first_read()
-            chunk = await self._receive_in_time()
-        except trio.EndOfChannel:
-            # Trio's channel reports the end without yielding; a read is a checkpoint anyway.
-            await trio.lowlevel.cancel_shielded_checkpoint()
-            return None
-        except trio.ClosedResourceError:
-            raise RuntimeError(
-                "The request body is gone: it can only be read before the view returns"
-            ) from None
-        finally:
-            self._reading = False
+        with self._reading:
+            limit = self.max_length
+            announced = self.content_length
+            if limit is not None and announced is not None and announced > limit:
+                raise self._too_large(limit)
+            try:
+                if self._before_first_read is not None:
+                    before_first_read, self._before_first_read = self._before_first_read, None
+                    await before_first_read()
+                chunk = await self._receive_in_time()
+            except trio.EndOfChannel:
+                # Trio's channel reports the end without yielding; a read is a checkpoint.
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return None
+            except trio.ClosedResourceError:
+                raise RuntimeError(
+                    "The request body is gone: it can only be read before the view returns"
+                ) from None
         self._received += len(chunk)
         if limit is not None and self._received > limit:
             raise self._too_large(limit)

@@ -10,8 +10,10 @@ Every operation looks its step up in one table, ``_STEPS[state, operation]``; a 
 is not allowed raises an error naming both the state and the operation, as wsproto does.
 The two directions are recorded apart: ``app_close`` is the close the app sent,
 ``client_close`` the one the client reported, whichever came first or both. The connection
-handler supplies the transport that turns operations into ASGI messages, and feeds
-received messages into ``inbound``.
+handler supplies the transport that turns operations into ASGI messages, feeds received
+messages into ``inbound``, and reports what only it knows through two methods kept for
+it, ``_peer_closed`` (the client left) and ``_reject`` (a refusal to send); dispatch sets
+``_on_accept`` to put the session's cookie in the handshake.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ backpressure, streaming, teardown and the body pump."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -12,11 +13,12 @@ import trio
 import trio.testing
 
 from tests.support.asgi import Peer, http_scope, one_request
+from tests.support.loopback import WAIT_S
 from trioframe import Trioframe, g, request
 from trioframe._asgi._http import DISCONNECT_WAIT_S
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
     from trioframe.testing import TestClient
 
@@ -388,3 +390,67 @@ async def test_a_stream_that_will_not_close_is_reported(
         peer.disconnect()
     assert trio.current_time() == pytest.approx(6)
     assert "took over 5.0 s to close" in caplog.text
+
+
+async def test_a_def_view_s_generator_blocks_only_its_own_thread(
+    app: Trioframe, client: TestClient
+) -> None:
+    blocked, gate = threading.Event(), threading.Event()
+
+    @app.get("/slow")
+    def slow() -> Any:
+        def chunks() -> Iterator[str]:
+            yield "a"
+            blocked.set()
+            gate.wait(WAIT_S)  # blocking work between chunks, as a plain def may do
+            yield "b"
+
+        return chunks()
+
+    @app.get("/fast")
+    async def fast() -> str:
+        return "fast"
+
+    finished: list[bytes] = []
+
+    async def get_slow() -> None:
+        response = await client.get("/slow")
+        finished.append(await response.get_data())
+
+    with trio.fail_after(WAIT_S):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(get_slow)
+            await trio.to_thread.run_sync(blocked.wait)
+            finished.append(await (await client.get("/fast")).get_data())
+            gate.set()
+    assert finished == [b"fast", b"ab"]
+
+
+async def test_a_client_leaving_stops_a_def_view_s_generator(app: Trioframe) -> None:
+    made: list[int] = []
+    fourth_made, closed = threading.Event(), threading.Event()
+
+    @app.get("/numbers")
+    def numbers() -> Any:
+        def chunks() -> Iterator[str]:
+            try:
+                for number in itertools.count():
+                    made.append(number)
+                    if number == 3:
+                        fourth_made.set()
+                    yield f"{number}\n"
+            finally:
+                closed.set()
+
+        return chunks()
+
+    peer = Peer(gated=True)  # a client that takes three chunks, then nothing more
+    peer.allow_body(3)
+    with trio.fail_after(WAIT_S):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(app, http_scope("/numbers"), peer.receive, peer.send)
+            await trio.to_thread.run_sync(fourth_made.wait)
+            peer.disconnect()
+    assert peer.body_chunks == [b"0\n", b"1\n", b"2\n"]
+    assert made == [0, 1, 2, 3]  # one chunk ahead of the client, never more
+    assert closed.is_set()  # its finally block ran

@@ -230,13 +230,26 @@ async def _produced(producer: BodyProducer) -> AsyncIterator[trio.MemoryReceiveC
                 receiver.close()
 
 
+#: What ``next`` returns once a sync body is exhausted.
+_END: Any = object()
+
+
 class BodyIterator:
-    """Pulls a response body chunk by chunk, encoding ``str`` chunks as UTF-8."""
+    """Pulls a response body chunk by chunk, encoding ``str`` chunks as UTF-8.
+
+    A plain (sync) iterator, such as the generator a ``def`` view returns, may block
+    between chunks, so each chunk is taken in a worker thread, as the view itself ran:
+    the next chunk is asked for only once the previous one is sent, and a cancelled
+    request waits for the chunk being made, then closes the iterator (in a thread too,
+    for its ``finally`` blocks). A list or tuple holds its chunks already and is read
+    in place.
+    """
 
     def __init__(self, source: BodySource) -> None:
         self._source = source
         self._async: AsyncIterator[bytes | str] | None = None
         self._sync: Iterator[bytes | str] | None = None
+        self._in_place = isinstance(source, list | tuple)
         if isinstance(source, AsyncIterable):
             self._async = aiter(source)
         else:
@@ -250,11 +263,14 @@ class BodyIterator:
             chunk = await anext(self._async)
         else:
             assert self._sync is not None
-            await trio.lowlevel.checkpoint()
-            try:
-                chunk = next(self._sync)
-            except StopIteration:
-                raise StopAsyncIteration from None
+            if self._in_place:
+                await trio.lowlevel.checkpoint()
+                next_chunk = next(self._sync, _END)
+            else:
+                next_chunk = await trio.to_thread.run_sync(next, self._sync, _END)
+            if next_chunk is _END:
+                raise StopAsyncIteration
+            chunk = next_chunk
         return chunk.encode() if isinstance(chunk, str) else bytes(chunk)
 
     async def aclose(self) -> None:
@@ -264,7 +280,9 @@ class BodyIterator:
             await aclose()
         close = getattr(self._sync, "close", None)
         if close is not None:
-            close()
+            # A generator's finally blocks may block too; a bounded cleanup around this
+            # may give up on the thread rather than wait for it.
+            await trio.to_thread.run_sync(close, abandon_on_cancel=True)
 
 
 def coerce_response(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, overload
 
 import trio
@@ -13,6 +13,7 @@ from werkzeug.routing import Map, MapAdapter
 from werkzeug.sansio.utils import host_is_trusted
 
 from ._asgi import handle_connection
+from ._concurrency import call_maybe_async
 from ._config import DEFAULT_CONFIG, Config
 from ._context import (
     AppContext,
@@ -40,7 +41,7 @@ from ._sessions import SecureCookieSessionInterface, SessionInterface
 from ._templating import Templating
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from ._background import AppNursery
     from ._blueprint import Blueprint
@@ -286,6 +287,22 @@ class Trioframe(Dispatcher, Templating):
             OutsideContextError: the app is not serving.
         """
         return self.serving_state.nursery
+
+    def add_background_task(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``func(*args, **kwargs)`` in the app nursery, as Quart's method of this name.
+
+        An ``async def`` function runs in a task; a plain function runs in a worker thread,
+        so it may block. Either way it runs in an application context and is cancelled at
+        shutdown (a thread is waited for); a failure is handled as for any task in
+        `nursery`.
+
+        Raises:
+            OutsideContextError: the app is not serving, or is shutting down.
+        """
+        self.nursery.start_soon(
+            partial(call_maybe_async, func, *args, **kwargs),
+            name=getattr(func, "__qualname__", func),
+        )
 
     def test_app(self) -> TestApp:
         """Run the app's lifespan in a test: ``async with app.test_app():``.

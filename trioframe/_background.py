@@ -7,6 +7,7 @@ app is the ``BACKGROUND_TASK_ERRORS`` setting.
 
 from __future__ import annotations
 
+import inspect
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from ._context import AppContext, hide_connection_contexts
 from ._exceptions import OutsideContextError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Coroutine
 
     from ._app import Trioframe
 
@@ -45,11 +46,16 @@ class AppNursery:
     ) -> None:
         """Start ``async_fn(*args)`` in the background and return at once.
 
+        As Trio's ``start_soon``, it takes an async function only; run a plain function with
+        `Trioframe.add_background_task`, which runs it in a worker thread.
+
         Raises:
             OutsideContextError: the app is shutting down.
+            TypeError: ``async_fn`` is not an async function.
         """
         self._check_open()
-        self._nursery.start_soon(self._run, async_fn, *args, name=name or async_fn)
+        coroutine = _coroutine_of(async_fn, args)
+        self._nursery.start_soon(self._run, name or async_fn, coroutine, name=name or async_fn)
 
     async def start(
         self, async_fn: Callable[..., Awaitable[object]], *args: object, name: object = None
@@ -78,11 +84,11 @@ class AppNursery:
 
     # Background tasks are tasks of their own: see Trioframe.__call__ for KI protection.
     @trio.lowlevel.enable_ki_protection
-    async def _run(self, async_fn: Callable[..., Awaitable[object]], *args: object) -> None:
+    async def _run(self, async_fn: object, coroutine: Coroutine[Any, Any, object]) -> None:
         hide_connection_contexts()
         with AppContext(self._app):
             try:
-                await async_fn(*args)
+                await coroutine
             except Exception as error:
                 self._report(async_fn, error)
 
@@ -104,7 +110,8 @@ class AppNursery:
                 self._report(async_fn, error)
 
     def _report(self, async_fn: object, error: Exception) -> None:
-        name = getattr(async_fn, "__qualname__", repr(async_fn))
+        name = async_fn if isinstance(async_fn, str) else getattr(async_fn, "__qualname__", None)
+        name = name or repr(async_fn)
         if self._stop_policy:
             self._app.logger.error(
                 "Background task %s failed; stopping the app", name, exc_info=error
@@ -143,6 +150,27 @@ class _TrackedStatus:
     def started(self, value: Any = None) -> None:
         self.called = True
         self._status.started(value)
+
+
+def _coroutine_of(async_fn: Callable[..., Awaitable[object]], args: tuple[object, ...]) -> Any:
+    """``async_fn(*args)``, refused unless it is a coroutine; a plain function is refused
+    before it runs.
+
+    Raises:
+        TypeError: ``async_fn`` is not an async function.
+    """
+    inner: object = async_fn
+    while isinstance(inner, partial):
+        inner = inner.func
+    plain = inspect.isfunction(inner) or inspect.ismethod(inner) or inspect.isbuiltin(inner)
+    coroutine = None if plain and not inspect.iscoroutinefunction(inner) else async_fn(*args)
+    if not inspect.iscoroutine(coroutine):
+        name = getattr(inner, "__qualname__", repr(inner))
+        raise TypeError(
+            f"app.nursery.start_soon() takes an async function, and {name} is not one; run a "
+            f"plain function with app.add_background_task({name}, ...), in a worker thread"
+        )
+    return coroutine
 
 
 @trio.lowlevel.enable_ki_protection

@@ -10,6 +10,7 @@ from ._fakes import send_welcome_email
 
 app = Trioframe(__name__)
 heartbeats: list[float] = []
+reports: list[str] = []
 
 
 # docs: start heartbeat
@@ -57,3 +58,18 @@ async def start_listener() -> None:
 
 
 # docs: end start
+
+
+# docs: start blocking
+def write_report(name: str, *, rows: int) -> None:
+    # Blocking work (a file, a library without async support): it gets a worker thread.
+    reports.append(f"{name}: {rows} rows")
+
+
+@app.post("/reports")
+async def make_report() -> tuple[str, int]:
+    app.add_background_task(write_report, "daily", rows=3)
+    return "started", 202
+
+
+# docs: end blocking

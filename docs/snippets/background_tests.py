@@ -6,7 +6,7 @@ import trio
 import trio.testing
 
 from ._fakes import sent_emails
-from .background import app, heartbeats
+from .background import app, heartbeats, reports
 
 
 async def test_the_heartbeat_runs_until_shutdown(autojump_clock: trio.testing.MockClock) -> None:
@@ -33,3 +33,13 @@ async def test_start_waits_until_the_task_is_listening() -> None:
         async with stream:
             await stream.send_all(b"ping")
             assert await stream.receive_some(4) == b"ping"
+
+
+async def test_a_plain_function_runs_in_the_background() -> None:
+    reports.clear()
+    async with app.test_app() as test_app:
+        response = await test_app.test_client().post("/reports")
+        assert response.status_code == 202
+        await trio.testing.wait_all_tasks_blocked()  # the task waits for its thread
+    # Shutdown cancels background tasks, but waits for a thread that is running.
+    assert reports == ["daily: 3 rows"]

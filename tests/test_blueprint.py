@@ -79,6 +79,22 @@ async def test_register_options_override_the_blueprint(app: Trioframe, client: T
     assert (await client.get("/pages/about")).status_code == 404
 
 
+async def test_a_none_prefix_at_registration_keeps_the_blueprint_s_own(
+    app: Trioframe, client: TestClient
+) -> None:
+    # Flask and Quart read url_prefix=None as "the blueprint's own", also for nesting.
+    api = Blueprint("api", __name__, url_prefix="/api")
+    v1 = Blueprint("v1", __name__, url_prefix="/v1")
+
+    @v1.get("/status")
+    async def status() -> str:
+        return url_for("api.v1.status")
+
+    api.register_blueprint(v1, url_prefix=None)
+    app.register_blueprint(api, url_prefix=None)
+    assert await (await client.get("/api/v1/status")).get_data(as_text=True) == "/api/v1/status"
+
+
 async def test_nested_blueprints(app: Trioframe, client: TestClient) -> None:
     api = Blueprint("api", __name__, url_prefix="/api")
     v1 = Blueprint("v1", __name__, url_prefix="/v1")

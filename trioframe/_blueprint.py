@@ -60,7 +60,9 @@ class BlueprintSetupState:
         self.first_registration = first_registration
         #: The full, dotted name: ``"parent.child"`` for a nested blueprint.
         self.name = join_names(options.get("name_prefix", ""), options.get("name", blueprint.name))
-        self.url_prefix: str | None = options.get("url_prefix", blueprint.url_prefix)
+        #: The prefix given at registration; ``None`` (or none given) means the blueprint's
+        #: own, as in Flask.
+        self.url_prefix: str | None = _given_or_own(options, "url_prefix", blueprint.url_prefix)
         self.url_defaults = {**blueprint.url_values_defaults, **options.get("url_defaults", {})}
 
     def add_url_rule(
@@ -86,6 +88,13 @@ class BlueprintSetupState:
             defaults=defaults or None,
             **options,
         )
+
+
+def _given_or_own(options: dict[str, Any], key: str, own: str | None) -> str | None:
+    """A registration option, falling back to the blueprint's own value when not given or
+    given as ``None`` (Flask and Quart read ``None`` so)."""
+    given: str | None = options.get(key)
+    return own if given is None else given
 
 
 def join_names(prefix: str, name: str) -> str:
@@ -254,7 +263,7 @@ class Blueprint(Scaffold):
         for child, child_options in self._blueprints:
             nested = dict(child_options)
             nested["url_prefix"] = join_prefixes(
-                state.url_prefix, child_options.get("url_prefix", child.url_prefix)
+                state.url_prefix, _given_or_own(child_options, "url_prefix", child.url_prefix)
             )
             nested["name_prefix"] = state.name
             child.register(app, nested)

@@ -364,3 +364,34 @@ async def test_an_error_that_propagates_out_of_the_app_is_a_500_and_serving_goes
     assert (served.status_code, served.body) == (200, b"still serving")
     logged = [record for record in caplog.records if record.exc_info]
     assert [type(record.exc_info[1]) for record in logged if record.exc_info] == [KeyError]
+
+
+async def test_an_absolute_form_target_is_routed_by_its_path_and_host(app: Trioframe) -> None:
+    # RFC 9112 3.2.2: proxies may send the whole URL; its host wins over the Host header.
+    @app.get("/where")
+    async def where() -> str:
+        return f"{request.host} {request.path} {request.args['q']}"
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        await websocket.send(f"{websocket.host} {websocket.path}")
+
+    with trio.fail_after(WAIT_S):
+        async with WireServer(app) as server:
+            answer = await server.send_raw(
+                b"GET http://example.com/where?q=1 HTTP/1.1\r\nHost: elsewhere\r\n"
+                b"Connection: close\r\n\r\n"
+            )
+            stream = await server.connect()
+            await stream.send_all(
+                b"GET http://example.com/ws HTTP/1.1\r\nHost: elsewhere\r\n"
+                b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            handshake_and_message = b""
+            while not handshake_and_message.endswith(b"example.com /ws"):
+                handshake_and_message += await stream.receive_some(4096)
+            await stream.aclose()
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert answer.endswith(b"\r\n\r\nexample.com /where 1")
+    assert handshake_and_message.startswith(b"HTTP/1.1 101")

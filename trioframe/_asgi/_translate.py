@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, cast
+from urllib.parse import urlsplit
 
 from werkzeug.datastructures import Headers
 from werkzeug.sansio.utils import get_content_length
@@ -31,6 +33,10 @@ if TYPE_CHECKING:
     from trioframe._websocket import WebsocketTransport
 
 
+#: A request target in absolute form: a scheme, then ``://``.
+_ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
     """ASGI's header pairs as werkzeug `Headers`, in their order."""
     return Headers([(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw])
@@ -49,6 +55,12 @@ def scope_details(scope: HTTPScope | WebsocketScope) -> tuple[Headers, str, str,
     headers = decode_headers(scope["headers"])
     root_path = scope.get("root_path", "")
     path = scope["path"]
+    if _ABSOLUTE_FORM.match(path):
+        # RFC 9112 3.2.2: a target such as http://example.com/path names the host itself,
+        # and it wins over the Host header. Servers pass the whole target on as the path.
+        target = urlsplit(path)
+        path = target.path or "/"
+        headers["Host"] = target.netloc
     # ASGI puts the mount point in both root_path and path; routing wants the part after it.
     if root_path and path.startswith(root_path):
         path = path[len(root_path) :]

@@ -498,6 +498,16 @@ async def test_values_combine_args_and_form(app: Trioframe, client: TestClient) 
     assert await response.get_json() == {"a": ["1", "2"], "b": ["3"]}
 
 
+async def test_values_on_get_are_the_query_only(app: Trioframe, client: TestClient) -> None:
+    @app.get("/values")
+    async def values() -> dict[str, list[str]]:
+        return (await request.values).to_dict(flat=False)
+
+    # A GET with a form body: werkzeug, Flask and Quart leave the body out of values.
+    response = await client.get("/values?a=1", form={"b": "2"})
+    assert await response.get_json() == {"a": ["1"]}
+
+
 async def test_form_of_another_content_type_is_empty(app: Trioframe, client: TestClient) -> None:
     @app.post("/form")
     async def form() -> dict[str, int]:

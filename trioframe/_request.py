@@ -404,9 +404,13 @@ class Request(BaseRequestWebsocket):
 
     @property
     async def values(self) -> CombinedMultiDict[str, str]:
-        """``args`` and ``form`` combined, query string first."""
-        form = await self.form
-        sources: list[MultiDict[str, str]] = [self.args, form]
+        """``args`` and ``form`` combined, query string first; for ``GET``, ``args`` only
+        (its body is not read), as in werkzeug, Flask and Quart."""
+        sources: list[MultiDict[str, str]] = [self.args]
+        if self.method == "GET":
+            await trio.lowlevel.checkpoint()
+        else:
+            sources.append(await self.form)
         return CombinedMultiDict(sources)
 
     async def _load_form(

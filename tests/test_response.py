@@ -93,6 +93,28 @@ async def test_invalid_return_values_are_type_errors(
     assert (await client.get("/")).status_code == 500
 
 
+@pytest.mark.parametrize(
+    ("returned", "message"),
+    [
+        (("x", {"h": "v"}, 200), "whose status is of type dict"),
+        (("x", 200, 404), "whose headers are of type int"),
+        (("x", 2.5), "whose status is of type float"),
+    ],
+    ids=["headers-then-status", "two-statuses", "float-status"],
+)
+async def test_a_tuple_with_a_part_in_the_wrong_place_says_the_valid_shapes(
+    app: Trioframe, client: TestClient, returned: Any, message: str
+) -> None:
+    @app.get("/")
+    async def view() -> Any:
+        return returned
+
+    app.testing = True
+    with pytest.raises(TypeError, match=message) as raised:
+        await client.get("/")
+    assert "(body, status, headers)" in str(raised.value)
+
+
 async def test_make_response_lets_a_view_change_the_response(
     app: Trioframe, client: TestClient
 ) -> None:

@@ -315,6 +315,7 @@ def coerce_response(
                 f"A view returned a tuple of {len(rv)} items; return (body, status), "
                 "(body, headers) or (body, status, headers)"
             )
+        _check_tuple_parts(status, headers)
     if isinstance(rv, Response):
         response = rv
     elif isinstance(rv, str | bytes | bytearray):
@@ -339,6 +340,26 @@ def coerce_response(
     if headers:
         response.headers.update(headers)
     return response
+
+
+def _check_tuple_parts(status: object, headers: object) -> None:
+    """Refuse a response tuple whose status or headers are of the wrong kind.
+
+    Raises:
+        TypeError: which part is wrong, and the shapes that are valid.
+    """
+    shapes = (
+        "return (body, status), (body, headers) or (body, status, headers), with an int or "
+        "str status such as 201 or '201 CREATED' and headers as a dict or a list of pairs"
+    )
+    if status is not None and not isinstance(status, int | str):
+        raise TypeError(
+            f"A view returned a tuple whose status is of type {type(status).__name__}; " + shapes
+        )
+    if headers is not None and not isinstance(headers, Headers | Mapping | tuple | list):
+        raise TypeError(
+            f"A view returned a tuple whose headers are of type {type(headers).__name__}; " + shapes
+        )
 
 
 def http_exception_response(error: HTTPException, response_class: type[Response]) -> Response:

@@ -1,5 +1,5 @@
-"""``app.nursery`` and ``app.add_background_task`` through ``app.test_app()`` (the test
-client's lifespan): what they accept, where the work runs, and what a failure does."""
+"""``app.nursery`` and ``app.add_background_task``, driven through the test client's
+``app.test_app()``: what they accept, where the work runs, and what a failure does."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from werkzeug.routing import BaseConverter, Map
 
+from tests.support.asgi import Peer, WebsocketPeer, http_scope, websocket_scope
 from trioframe import (
     BuildError,
     MethodNotAllowed,
@@ -16,7 +17,9 @@ from trioframe import (
     RequestRedirect,
     SetupError,
     Trioframe,
+    request,
     url_for,
+    websocket,
 )
 from trioframe._routing import Rule, make_rule, match
 
@@ -324,3 +327,47 @@ async def test_url_for_relative_outside_a_request(app: Trioframe) -> None:
     app.config.update(SERVER_NAME="example.com", APPLICATION_ROOT="/site")
     with app.app_context():
         assert url_for("about", _external=False) == "/site/about"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/app", (200, b"index /")),  # the mount point itself
+        ("/app/", (200, b"index /")),
+        ("/app/x", (200, b"x /x")),
+        ("/x", (404, None)),  # outside the mount point, though the app has a /x
+        ("/application/x", (404, None)),  # a prefix of a segment is not the mount point
+    ],
+)
+async def test_only_paths_under_the_mount_point_are_the_app_s(
+    app: Trioframe, path: str, expected: tuple[int, bytes | None]
+) -> None:
+    @app.get("/")
+    async def index() -> str:
+        return f"index {request.path}"
+
+    @app.get("/x")
+    async def x() -> str:
+        return f"x {request.path}"
+
+    @app.websocket("/x")
+    async def ws() -> None:
+        await websocket.send("open")
+
+    # A scripted ASGI peer: the scope is what a server mounting the app at /app sends.
+    scope = http_scope(path)
+    scope["root_path"] = "/app"
+    peer = Peer()
+    await app(scope, peer.receive, peer.send)
+    status, body = expected
+    assert peer.status == status
+    if body is not None:
+        assert peer.body_chunks == [body]
+
+    socket_scope = websocket_scope(path)
+    socket_scope["root_path"] = "/app"
+    socket = WebsocketPeer()
+    await app(socket_scope, socket.receive, socket.send)
+    if path.endswith("/x"):
+        accepted = socket.types[0] == "websocket.accept"
+        assert accepted is (status == 200)

@@ -159,7 +159,8 @@ class ConnectionContext:
         """Make this the current context (with its application context) and route the URL."""
         self.app_context.push()
         self._tokens.append(self._var.set(self))
-        if self.url_adapter is not None:
+        # Routing may have been settled already: a path outside the app's mount point.
+        if self.url_adapter is not None and self.connection.routing_exception is None:
             self.app.match_request(self.connection, self.url_adapter)
             blueprints = self.connection.blueprints
             if blueprints:

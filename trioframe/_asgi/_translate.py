@@ -10,12 +10,13 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 from urllib.parse import urlsplit
 
 from werkzeug.datastructures import Headers
 from werkzeug.sansio.utils import get_content_length
 
+from trioframe._exceptions import NotFound
 from trioframe._request import Body
 from trioframe._types import CONTINUE_EXTENSION
 from trioframe._websocket import Websocket
@@ -49,9 +50,21 @@ def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
     ]
 
 
-def scope_details(scope: HTTPScope | WebsocketScope) -> tuple[Headers, str, str, str | None]:
-    """The headers, root path, path below it, and client address of an ``http`` or
-    ``websocket`` scope."""
+class ScopeDetails(NamedTuple):
+    """What requests and websockets take from their scope."""
+
+    headers: Headers
+    root_path: str
+    #: The path below ``root_path``; the whole path for one outside it.
+    path: str
+    remote_addr: str | None
+    #: Whether the path lies outside the mount point (``root_path``): nothing there is the
+    #: app's, so it gets 404 without routing, as in Quart.
+    outside_root: bool
+
+
+def scope_details(scope: HTTPScope | WebsocketScope) -> ScopeDetails:
+    """What an ``http`` or ``websocket`` scope says of its request."""
     headers = decode_headers(scope["headers"])
     root_path = scope.get("root_path", "")
     path = scope["path"]
@@ -62,17 +75,22 @@ def scope_details(scope: HTTPScope | WebsocketScope) -> tuple[Headers, str, str,
         path = target.path or "/"
         headers["Host"] = target.netloc
     # ASGI puts the mount point in both root_path and path; routing wants the part after it.
-    if root_path and path.startswith(root_path):
-        path = path[len(root_path) :]
+    mount = root_path.rstrip("/")
+    outside_root = False
+    if mount:
+        if path == mount or path.startswith(f"{mount}/"):
+            path = path[len(mount) :]
+        else:
+            outside_root = True
     client = scope.get("client")
-    return headers, root_path, path, client[0] if client else None
+    return ScopeDetails(headers, root_path, path, client[0] if client else None, outside_root)
 
 
 def build_request(
     app: Trioframe, scope: HTTPScope, chunks: trio.MemoryReceiveChannel[bytes]
 ) -> Request:
     """Translate an ``http`` scope into a request whose body is read from ``chunks``."""
-    headers, root_path, path, remote_addr = scope_details(scope)
+    headers, root_path, path, remote_addr, outside_root = scope_details(scope)
     content_length = get_content_length(
         headers.get("content-length"), headers.get("transfer-encoding")
     )
@@ -83,7 +101,7 @@ def build_request(
         timeout=app.config["BODY_TIMEOUT"],
         before_first_read=_continue_sender(scope),
     )
-    return app.request_class(
+    request = app.request_class(
         scope["method"],
         scope.get("scheme", "http"),
         scope.get("server"),
@@ -100,6 +118,9 @@ def build_request(
         json_loads_in_pieces=app.json.loads_in_pieces,
         json_piecewise_threshold=app.config["JSON_PIECEWISE_THRESHOLD"],
     )
+    if outside_root:
+        request.routing_exception = NotFound()
+    return request
 
 
 def _continue_sender(scope: HTTPScope) -> Callable[[], Awaitable[None]] | None:
@@ -117,8 +138,8 @@ def build_websocket(
     inbound: trio.MemoryReceiveChannel[str | bytes],
 ) -> Websocket:
     """Translate a ``websocket`` scope into a `Websocket` fed from ``inbound``."""
-    headers, root_path, path, remote_addr = scope_details(scope)
-    return Websocket(
+    headers, root_path, path, remote_addr, outside_root = scope_details(scope)
+    websocket = Websocket(
         scope.get("scheme", "ws"),
         scope.get("server"),
         root_path,
@@ -133,6 +154,9 @@ def build_websocket(
         json_loads=app.json.loads,
         json_dumps=app.json.dumps,
     )
+    if outside_root:
+        websocket.routing_exception = NotFound()
+    return websocket
 
 
 async def send_response(

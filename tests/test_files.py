@@ -246,6 +246,17 @@ async def test_a_static_folder_that_is_itself_a_link_is_served(tmp_path: Path) -
     assert await response.get_data() == b"ready()"
 
 
+async def test_attachment_filename_is_quart_s_name_for_download_name(
+    app: Trioframe, tmp_path: Path
+) -> None:
+    path = tmp_path / "static" / "data.bin"
+    async with app.test_request_context("/"):
+        ported = await send_file(path, as_attachment=True, attachment_filename="report.csv")
+        assert ported.headers["Content-Disposition"] == 'attachment; filename="report.csv"'
+        with pytest.raises(TypeError, match="pass download_name only"):
+            await send_file(path, download_name="a.csv", attachment_filename="b.csv")
+
+
 async def test_send_file_options(app: Trioframe, tmp_path: Path) -> None:
     path = tmp_path / "static" / "data.bin"
     async with app.test_request_context("/"):

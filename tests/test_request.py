@@ -515,3 +515,26 @@ async def test_form_of_another_content_type_is_empty(app: Trioframe, client: Tes
 
     response = await client.post("/form", json={"a": 1})
     assert await response.get_json() == {"fields": 0, "files": 0}
+
+
+async def test_quart_spellings_url_root_scope_and_awaiting_the_body(
+    app: Trioframe, client: TestClient
+) -> None:
+    @app.post("/echo")
+    async def echo() -> dict[str, object]:
+        return {
+            "url_root": request.url_root,
+            "scope_type": request.scope["type"],
+            "scope_path": request.scope["path"],
+            "body": (await request.body).decode(),
+            "again": (await request.body).decode(),  # kept, as get_data() keeps it
+        }
+
+    response = await client.post("/echo", data=b"payload", root_path="/app")
+    assert await response.get_json() == {
+        "url_root": "http://localhost/app/",
+        "scope_type": "http",
+        "scope_path": "/app/echo",
+        "body": "payload",
+        "again": "payload",
+    }

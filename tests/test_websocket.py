@@ -533,3 +533,12 @@ def test_close_codes_have_their_rfc_6455_values() -> None:
     ]  # fmt: skip
     assert WebsocketDisconnect(CloseCode.POLICY_VIOLATION).code == 1008
     assert f"{CloseCode.INTERNAL_ERROR}" == "1011"  # logs and messages show the number
+
+
+async def test_the_scope_and_url_root_are_quart_s(app: Trioframe, client: TestClient) -> None:
+    @app.websocket("/ws")
+    async def ws() -> None:
+        await websocket.send(f"{websocket.scope['type']} {websocket.url_root}")
+
+    async with client.websocket("/ws") as connection:
+        assert await connection.receive() == "websocket ws://localhost/"

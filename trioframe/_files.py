@@ -168,6 +168,7 @@ async def send_file(
     etag: bool | str = True,
     last_modified: datetime | float | None = None,
     max_age: int | timedelta | Callable[[str | None], int | None] | None = None,
+    attachment_filename: str | None = None,
 ) -> Response:
     """A response that sends a file, read with Trio's file I/O as the client takes it.
 
@@ -190,12 +191,20 @@ async def send_file(
         max_age: Seconds clients may cache the file without asking again (or a function
             of the file name returning them); ``SEND_FILE_MAX_AGE_DEFAULT`` by default.
             Without one, clients revalidate every time (``Cache-Control: no-cache``).
+        attachment_filename: Quart's older name for ``download_name``.
 
     Raises:
         FileNotFoundError: ``path_or_file`` is a path to no file.
         TypeError: the content type cannot be guessed (a file object without a name and
-            no ``mimetype``).
+            no ``mimetype``), or both ``download_name`` and ``attachment_filename`` are given.
     """
+    if attachment_filename is not None:
+        if download_name is not None:
+            raise TypeError(
+                "send_file() got both download_name and attachment_filename, which name the "
+                "same thing; pass download_name only"
+            )
+        download_name = attachment_filename
     path: str | None = None
     fileobj: IO[bytes] | None = None
     size: int | None = None

@@ -17,7 +17,7 @@ from ._formparser import FileStorage, parse_form
 from ._json import parse_client_json, parse_client_json_in_pieces
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 
     from werkzeug.routing import Rule
 
@@ -71,6 +71,10 @@ class Body:
             error=ConcurrentBodyRead,
         )
         self._data: bytes | None = None
+
+    def __await__(self) -> Generator[Any, None, bytes]:
+        """``await request.body``: the whole body, as `read` gives it (Quart's spelling)."""
+        return self.read().__await__()
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         if self._data is not None:
@@ -210,6 +214,15 @@ class BaseRequestWebsocket(_SansIORequest):
         self.view_args: dict[str, Any] | None = None
         #: The error routing raised (404, 405, a redirect); dispatch raises it.
         self.routing_exception: HTTPException | None = None
+        #: The ASGI scope the request came from, as the server sent it (empty for a request
+        #: built some other way).
+        self.scope: Mapping[str, Any] = {}
+
+    @property
+    def url_root(self) -> str:
+        """The scheme, host and root path, ending in a slash: ``http://example.com/app/``
+        (werkzeug's ``root_url``, under Flask's and Quart's name)."""
+        return self.root_url
 
     @cached_property
     def host(self) -> str:

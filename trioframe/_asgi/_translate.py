@@ -118,6 +118,7 @@ def build_request(
         json_loads_in_pieces=app.json.loads_in_pieces,
         json_piecewise_threshold=app.config["JSON_PIECEWISE_THRESHOLD"],
     )
+    request.scope = scope
     if outside_root:
         request.routing_exception = NotFound()
     return request
@@ -154,6 +155,7 @@ def build_websocket(
         json_loads=app.json.loads,
         json_dumps=app.json.dumps,
     )
+    websocket.scope = scope
     if outside_root:
         websocket.routing_exception = NotFound()
     return websocket

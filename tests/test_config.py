@@ -73,3 +73,34 @@ def test_from_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         config.from_file("missing.json", json.load)
     assert repr(config).startswith("<Config {")
+
+
+def test_from_pyfile_and_from_envvar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "settings.py").write_text(
+        "import os\nSECRET_KEY = 'from a file'\nDEBUG = True\nhelper = os.sep\n"
+    )
+    config = Config(tmp_path)
+    assert config.from_pyfile("settings.py")  # relative to root_path
+    assert (config["SECRET_KEY"], config["DEBUG"]) == ("from a file", True)
+    assert "helper" not in config
+    assert config.from_pyfile("absent.py", silent=True) is False
+    with pytest.raises(FileNotFoundError):
+        config.from_pyfile("absent.py")
+
+    other = Config(tmp_path)
+    monkeypatch.setenv("MYAPP_SETTINGS", str(tmp_path / "settings.py"))
+    assert other.from_envvar("MYAPP_SETTINGS")
+    assert other["SECRET_KEY"] == "from a file"
+    monkeypatch.delenv("MYAPP_SETTINGS")
+    assert other.from_envvar("MYAPP_SETTINGS", silent=True) is False
+    with pytest.raises(RuntimeError, match="'MYAPP_SETTINGS' is not set"):
+        other.from_envvar("MYAPP_SETTINGS")
+
+
+def test_get_namespace() -> None:
+    config = Config("/", {"MAIL_SERVER": "smtp", "MAIL_PORT": 25, "DEBUG": False})
+    assert config.get_namespace("MAIL_") == {"server": "smtp", "port": 25}
+    assert config.get_namespace("MAIL_", lowercase=False, trim_namespace=False) == {
+        "MAIL_SERVER": "smtp",
+        "MAIL_PORT": 25,
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import types
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -135,6 +136,68 @@ class Config(dict[str, Any]):
         for key in dir(obj):
             if key.isupper():
                 self[key] = getattr(obj, key)
+
+    def from_pyfile(self, filename: str | os.PathLike[str], silent: bool = False) -> bool:
+        """Update from the upper-case names a Python file defines, as Flask's does.
+
+        Args:
+            filename: The file, relative to ``root_path`` unless absolute.
+            silent: Return ``False`` instead of raising when the file does not exist.
+
+        Returns:
+            ``True`` if the file was loaded.
+
+        Raises:
+            OSError: the file cannot be read (a missing one only when ``silent`` is false).
+            Exception: what the file raised when it ran.
+        """
+        path = self.root_path / filename
+        try:
+            source = path.read_bytes()
+        except FileNotFoundError:
+            if silent:
+                return False
+            raise
+        settings = types.ModuleType("config")
+        settings.__file__ = str(path)
+        # The file is the app's own settings, run as Flask runs it.
+        exec(compile(source, str(path), "exec"), settings.__dict__)
+        self.from_object(settings)
+        return True
+
+    def from_envvar(self, variable_name: str, silent: bool = False) -> bool:
+        """Update from the Python file the environment variable ``variable_name`` names
+        (see `from_pyfile`), as Flask's does.
+
+        Returns:
+            ``True`` if the file was loaded.
+
+        Raises:
+            RuntimeError: the variable is not set (unless ``silent``).
+            OSError: the file it names cannot be read.
+        """
+        filename = os.environ.get(variable_name)
+        if not filename:
+            if silent:
+                return False
+            raise RuntimeError(
+                f"The environment variable {variable_name!r} is not set, so no configuration "
+                "was loaded from it; set it to the path of a configuration file"
+            )
+        return self.from_pyfile(filename, silent=silent)
+
+    def get_namespace(
+        self, namespace: str, lowercase: bool = True, trim_namespace: bool = True
+    ) -> dict[str, Any]:
+        """The settings whose names start with ``namespace``, such as ``"MAIL_"``, as a dict:
+        ``{"server": ..., "port": ...}`` for ``MAIL_SERVER`` and ``MAIL_PORT``."""
+        found: dict[str, Any] = {}
+        for key, value in self.items():
+            if not key.startswith(namespace):
+                continue
+            name = key[len(namespace) :] if trim_namespace else key
+            found[name.lower() if lowercase else name] = value
+        return found
 
     def from_prefixed_env(
         self, prefix: str = "TRIOFRAME", *, loads: Callable[[str], Any] = json.loads

@@ -14,6 +14,7 @@ from trioframe import (
     SetupError,
     Trioframe,
     abort,
+    g,
     request,
     url_for,
     websocket,
@@ -362,3 +363,78 @@ async def test_registering_after_serving_began_is_an_error(
 
 def test_blueprint_repr() -> None:
     assert repr(Blueprint("admin", __name__)) == "<Blueprint 'admin'>"
+
+
+async def test_url_values_move_between_the_url_and_g(app: Trioframe, client: TestClient) -> None:
+    # Flask's example: a language code in every URL of a blueprint, kept on g.
+    frontend = Blueprint("frontend", __name__, url_prefix="/<lang_code>")
+    order: list[str] = []
+
+    @frontend.url_defaults
+    def add_language_code(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        assert values is not None
+        values.setdefault("lang_code", g.lang_code)
+
+    @frontend.url_value_preprocessor
+    def pull_lang_code(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        assert values is not None
+        order.append(f"blueprint {endpoint}")
+        g.lang_code = values.pop("lang_code")
+
+    @app.url_value_preprocessor
+    def app_first(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        order.append(f"app {endpoint}")
+
+    @frontend.get("/about")
+    async def about() -> dict[str, str]:
+        return {"lang": g.lang_code, "here": url_for(".about"), "other": url_for(".contact")}
+
+    @frontend.get("/contact")
+    async def contact() -> str:
+        return "contact"
+
+    @frontend.websocket("/live")
+    async def live() -> None:
+        await websocket.send(f"{g.lang_code} {url_for('frontend.about')}")
+
+    app.register_blueprint(frontend)
+    assert await (await client.get("/de/about")).get_json() == {
+        "lang": "de",
+        "here": "/de/about",
+        "other": "/de/contact",
+    }
+    assert order == ["app frontend.about", "blueprint frontend.about"]
+    async with client.websocket("/fr/live") as ws:
+        assert await ws.receive() == "fr /fr/about"
+
+
+async def test_app_wide_url_functions_from_a_blueprint(app: Trioframe, client: TestClient) -> None:
+    tools = Blueprint("tools", __name__)
+
+    @tools.app_url_defaults
+    def version(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        assert values is not None
+        values.setdefault("v", "2")
+
+    @tools.app_url_value_preprocessor
+    def drop_version(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        g.seen = dict(values or {})
+
+    @app.get("/page/<int:number>")
+    async def page(number: int) -> dict[str, Any]:
+        return {"seen": g.seen, "next": url_for("page", number=number + 1)}
+
+    app.register_blueprint(tools)
+    assert await (await client.get("/page/1")).get_json() == {
+        "seen": {"number": 1},
+        "next": "/page/2?v=2",
+    }
+
+
+def test_url_functions_must_be_plain(app: Trioframe) -> None:
+    async def asynchronous(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        pass
+
+    for register in (app.url_defaults, app.url_value_preprocessor):
+        with pytest.raises(SetupError, match="make it a plain def"):
+            register(asynchronous)  # type: ignore[type-var]  # the mistake under test

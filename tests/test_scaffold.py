@@ -24,6 +24,10 @@ async def generator_hook() -> Any:
 hook: Any = _any_callable  # each registration method takes its own kind of callable
 
 
+def plain_hook(*args: object) -> None:
+    """Stands for the plain functions URL value hooks must be."""
+
+
 #: Each registration method of an app, called as user code calls it.
 APP_REGISTRATIONS: dict[str, Callable[[Trioframe], object]] = {
     "add_url_rule": lambda app: app.add_url_rule("/late", "late", hook),
@@ -40,6 +44,8 @@ APP_REGISTRATIONS: dict[str, Callable[[Trioframe], object]] = {
     "errorhandler": lambda app: app.errorhandler(404)(hook),
     "register_error_handler": lambda app: app.register_error_handler(404, hook),
     "context_processor": lambda app: app.context_processor(hook),
+    "url_defaults": lambda app: app.url_defaults(plain_hook),
+    "url_value_preprocessor": lambda app: app.url_value_preprocessor(plain_hook),
     "before_serving": lambda app: app.before_serving(hook),
     "after_serving": lambda app: app.after_serving(hook),
     "while_serving": lambda app: app.while_serving(generator_hook),
@@ -66,6 +72,10 @@ BLUEPRINT_REGISTRATIONS: dict[str, Callable[[Blueprint], object]] = {
     "teardown_websocket": lambda bp: bp.teardown_websocket(hook),
     "errorhandler": lambda bp: bp.errorhandler(404)(hook),
     "context_processor": lambda bp: bp.context_processor(hook),
+    "url_defaults": lambda bp: bp.url_defaults(plain_hook),
+    "url_value_preprocessor": lambda bp: bp.url_value_preprocessor(plain_hook),
+    "app_url_defaults": lambda bp: bp.app_url_defaults(plain_hook),
+    "app_url_value_preprocessor": lambda bp: bp.app_url_value_preprocessor(plain_hook),
     "before_app_request": lambda bp: bp.before_app_request(hook),
     "after_app_request": lambda bp: bp.after_app_request(hook),
     "teardown_app_request": lambda bp: bp.teardown_app_request(hook),

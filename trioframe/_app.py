@@ -34,10 +34,10 @@ from ._json import JSONProvider
 from ._request import BaseRequestWebsocket, Request
 from ._response import Response
 from ._routing import Rule, build, make_rule, match
-from ._scaffold import check_while_serving, setupmethod
 from ._serving import hypercorn_config, serve_forever
 from ._serving_state import ServingState
 from ._sessions import SecureCookieSessionInterface, SessionInterface
+from ._setup import check_while_serving, setupmethod
 from ._templating import Templating
 
 if TYPE_CHECKING:
@@ -414,6 +414,18 @@ class Trioframe(Dispatcher, Templating):
         except HTTPException as error:
             request.routing_exception = error
 
+    def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
+        """Let the ``url_defaults`` functions fill in ``values`` for ``endpoint``: the app's,
+        then those of each blueprint the endpoint is in, outermost first."""
+        owners: list[str | None] = [None]
+        name, _, _ = endpoint.rpartition(".")
+        while name:
+            owners.insert(1, name)
+            name = name.rpartition(".")[0]
+        for owner in owners:
+            for func in self.url_default_functions.get(owner, ()):
+                func(endpoint, values)
+
     def url_for(
         self,
         endpoint: str,
@@ -450,6 +462,7 @@ class Trioframe(Dispatcher, Templating):
         if endpoint.startswith("."):
             # Relative to the blueprint handling the request: ".index" is "<blueprint>.index".
             endpoint = f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
+        self.inject_url_defaults(endpoint, values)
         return build(
             adapter,
             endpoint,

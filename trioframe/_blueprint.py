@@ -22,11 +22,10 @@ from ._scaffold import (
     T_serving,
     T_teardown,
     T_template_callable,
+    T_url_values,
     T_while_serving,
-    check_while_serving,
-    error_handler_key,
-    setupmethod,
 )
+from ._setup import check_plain, check_while_serving, error_handler_key, setupmethod
 
 if TYPE_CHECKING:
     import os
@@ -278,6 +277,8 @@ class Blueprint(Scaffold):
             (self.after_websocket_funcs, app.after_websocket_funcs),
             (self.teardown_websocket_funcs, app.teardown_websocket_funcs),
             (self.template_context_processors, app.template_context_processors),
+            (self.url_value_preprocessors, app.url_value_preprocessors),
+            (self.url_default_functions, app.url_default_functions),
         )
         for own, target in hook_registries:
             funcs: list[Any] = own.get(None, [])
@@ -336,6 +337,20 @@ class Blueprint(Scaffold):
         self._on_app(
             lambda app: app.template_context_processors[None].append(func),
         )
+        return func
+
+    @setupmethod
+    def app_url_value_preprocessor(self, func: T_url_values) -> T_url_values:
+        """``app.url_value_preprocessor(func)``, for every request of the app."""
+        check_plain(func, "url_value_preprocessor")
+        self._on_app(lambda app: app.url_value_preprocessors[None].append(func))
+        return func
+
+    @setupmethod
+    def app_url_defaults(self, func: T_url_values) -> T_url_values:
+        """``app.url_defaults(func)``, for every URL the app builds."""
+        check_plain(func, "url_defaults")
+        self._on_app(lambda app: app.url_default_functions[None].append(func))
         return func
 
     @setupmethod

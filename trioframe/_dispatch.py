@@ -96,8 +96,18 @@ class Dispatcher(Scaffold):
             return
         await self.session_interface.save_session(cast("Trioframe", self), session, response)
 
+    def preprocess_url_values(self, ctx: ConnectionContext) -> None:
+        """Run the ``url_value_preprocessor`` functions on the routed endpoint and values:
+        the app's, then each blueprint's, outermost first."""
+        connection = ctx.connection
+        for owner in reversed(ctx.blueprint_chain):
+            for func in self.url_value_preprocessors.get(owner, ()):
+                func(connection.endpoint, connection.view_args)
+
     async def preprocess_request(self, ctx: RequestContext) -> ResponseReturnValue | None:
-        """Run the ``before_request`` functions; the first non-``None`` result is returned."""
+        """Run the ``url_value_preprocessor`` functions, then the ``before_request``
+        functions; the first non-``None`` result of those is returned."""
+        self.preprocess_url_values(ctx)
         for owner in reversed(ctx.blueprint_chain):
             for func in self.before_request_funcs.get(owner, ()):
                 rv = await call_maybe_async(func)
@@ -335,7 +345,9 @@ class Dispatcher(Scaffold):
         )
 
     async def preprocess_websocket(self, ctx: WebsocketContext) -> ResponseReturnValue | None:
-        """Run the ``before_websocket`` functions; the first non-``None`` result is returned."""
+        """Run the ``url_value_preprocessor`` functions, then the ``before_websocket``
+        functions; the first non-``None`` result of those is returned."""
+        self.preprocess_url_values(ctx)
         for owner in reversed(ctx.blueprint_chain):
             for func in self.before_websocket_funcs.get(owner, ()):
                 rv = await call_maybe_async(func)

@@ -6,7 +6,6 @@ each blueprint's are kept beside them under its full name, as Flask does.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import inspect
 import os
@@ -14,14 +13,14 @@ import sys
 from collections import defaultdict
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import jinja2
-import werkzeug.exceptions
 
 from ._context import current_app
 from ._exceptions import HTTPException, SetupError
 from ._files import send_from_directory
+from ._setup import check_plain, error_handler_key, setupmethod
 from ._types import (
     AfterRequestCallable,
     AfterWebsocketCallable,
@@ -30,6 +29,7 @@ from ._types import (
     ServingCallable,
     TeardownCallable,
     TemplateContextProcessor,
+    URLValuesCallable,
     ViewCallable,
     WebsocketHandlerCallable,
     WhileServingCallable,
@@ -50,27 +50,8 @@ T_error = TypeVar("T_error", bound=ErrorHandlerCallable)
 T_serving = TypeVar("T_serving", bound=ServingCallable)
 T_while_serving = TypeVar("T_while_serving", bound=WhileServingCallable)
 T_context_processor = TypeVar("T_context_processor", bound=TemplateContextProcessor)
+T_url_values = TypeVar("T_url_values", bound=URLValuesCallable)
 T_template_callable = TypeVar("T_template_callable", bound="Callable[..., Any]")
-
-F = TypeVar("F", bound="Callable[..., Any]")
-
-
-def setupmethod(method: F) -> F:
-    """Mark ``method`` as part of setting up an app or blueprint.
-
-    Once setup is over (an app handled its first request, a blueprint was registered),
-    calling it raises `SetupError` naming the method, instead of changing what a running
-    app does halfway, as Flask's decorator of the same name does.
-    """
-    name = method.__name__
-
-    @functools.wraps(method)
-    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-        self._check_setup_finished(name)
-        return method(self, *args, **kwargs)
-
-    return cast("F", guarded)
-
 
 #: ``{owner (a blueprint's name, or None for the app): {code or None: {exception class: handler}}}``
 ErrorHandlerSpec = dict[str | None, dict[int | None, dict[type[Exception], ErrorHandlerCallable]]]
@@ -90,46 +71,6 @@ def get_root_path(import_name: str) -> str:
     if filename is None:
         return os.getcwd()
     return os.path.dirname(os.path.abspath(filename))
-
-
-def check_while_serving(func: object) -> None:
-    """Refuse a ``while_serving`` function that is not an async generator function.
-
-    Raises:
-        SetupError: it is not.
-    """
-    if not inspect.isasyncgenfunction(func):
-        raise SetupError(
-            f"while_serving needs an async generator function (async def with one yield), "
-            f"not {func!r}"
-        )
-
-
-def error_handler_key(key: type[BaseException] | int) -> tuple[type[Exception], int | None]:
-    """The (exception class, status code) an ``errorhandler`` argument stands for.
-
-    Raises:
-        SetupError: the key is neither an error status code nor an ``Exception`` subclass.
-    """
-    candidate: object = key  # checked at run time: callers are not always type-checked
-    if isinstance(candidate, int):
-        if not 400 <= candidate <= 599:
-            raise SetupError(
-                f"errorhandler({candidate}): a status code must be an error code between "
-                "400 and 599"
-            )
-        return HTTPException, candidate
-    if isinstance(candidate, type) and issubclass(candidate, werkzeug.exceptions.HTTPException):
-        # Code written for Flask or Quart names werkzeug's classes; they mean the status code.
-        return HTTPException, candidate.code
-    if isinstance(candidate, type) and issubclass(candidate, HTTPException):
-        return candidate, candidate.code if candidate is not HTTPException else None
-    if isinstance(candidate, type) and issubclass(candidate, Exception):
-        return candidate, None
-    raise SetupError(
-        f"errorhandler({key!r}): pass an error status code or an Exception subclass "
-        "(BaseException subclasses such as trio.Cancelled cannot be handled)"
-    )
 
 
 class Scaffold:
@@ -174,6 +115,10 @@ class Scaffold:
         )
         self.teardown_websocket_funcs: dict[str | None, list[TeardownCallable]] = defaultdict(list)
         self.error_handler_spec: ErrorHandlerSpec = defaultdict(lambda: defaultdict(dict))
+        #: ``url_value_preprocessor`` functions, per owner.
+        self.url_value_preprocessors: dict[str | None, list[URLValuesCallable]] = defaultdict(list)
+        #: ``url_defaults`` functions, per owner.
+        self.url_default_functions: dict[str | None, list[URLValuesCallable]] = defaultdict(list)
         self.template_context_processors: dict[str | None, list[TemplateContextProcessor]] = (
             defaultdict(list)
         )
@@ -234,6 +179,35 @@ class Scaffold:
         On a blueprint it applies to templates rendered for the blueprint's requests.
         """
         self.template_context_processors[None].append(func)
+        return func
+
+    @setupmethod
+    def url_value_preprocessor(self, func: T_url_values) -> T_url_values:
+        """Register ``func(endpoint, values)``, called after routing and before the
+        ``before_request`` (and ``before_websocket``) functions with the request's endpoint
+        and URL values, which it may change: pop a value every view of a blueprint shares
+        and put it on ``g``, say. The app's run first, then each blueprint's, outermost
+        first. On a blueprint it applies to the blueprint's requests.
+
+        Raises:
+            SetupError: ``func`` is an ``async def`` function; it runs as part of routing,
+                so it must be a plain function.
+        """
+        check_plain(func, "url_value_preprocessor")
+        self.url_value_preprocessors[None].append(func)
+        return func
+
+    @setupmethod
+    def url_defaults(self, func: T_url_values) -> T_url_values:
+        """Register ``func(endpoint, values)``, called by ``url_for`` before it builds a URL,
+        to fill in ``values`` (the twin of `url_value_preprocessor`). On a blueprint it
+        applies to the blueprint's endpoints.
+
+        Raises:
+            SetupError: ``func`` is an ``async def`` function; ``url_for`` is synchronous.
+        """
+        check_plain(func, "url_defaults")
+        self.url_default_functions[None].append(func)
         return func
 
     def _check_setup_finished(self, method: str) -> None:

@@ -31,7 +31,7 @@ from ._context import (
     session,
     websocket,
 )
-from ._scaffold import setupmethod
+from ._setup import setupmethod
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator

@@ -172,3 +172,5 @@ ErrorHandlerCallable: TypeAlias = Callable[[Any], Awaitable[Any]] | Callable[[An
 TemplateContextProcessor: TypeAlias = (
     Callable[[], Awaitable[dict[str, Any]]] | Callable[[], dict[str, Any]]
 )
+#: ``url_value_preprocessor`` and ``url_defaults`` functions: ``func(endpoint, values)``.
+URLValuesCallable: TypeAlias = Callable[[str | None, dict[str, Any] | None], None]

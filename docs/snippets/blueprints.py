@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from trioframe import Blueprint, HTTPException, Trioframe, abort, request, url_for
+from typing import Any
+
+from trioframe import Blueprint, HTTPException, Trioframe, abort, g, request, url_for
 
 app = Trioframe(__name__)
 ADMIN_TOKENS = {"s3cret"}
@@ -54,3 +56,32 @@ async def status() -> dict[str, str]:
 api.register_blueprint(v1)
 app.register_blueprint(api)  # "/api/v1/status", endpoint "api.v1.status"
 # docs: end nested
+
+
+# docs: start url-values
+pages = Blueprint("pages", __name__, url_prefix="/<lang>")
+
+
+@pages.url_value_preprocessor
+def pull_lang(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    g.lang = values.pop("lang") if values else "en"  # the views need not take it
+
+
+@pages.url_defaults
+def add_lang(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    if values is not None:
+        values.setdefault("lang", g.lang)  # url_for(".about") keeps the language
+
+
+@pages.get("/about")
+async def about() -> dict[str, str]:
+    return {"lang": g.lang, "contact": url_for(".contact")}
+
+
+@pages.get("/contact")
+async def contact() -> str:
+    return f"contact ({g.lang})"
+
+
+app.register_blueprint(pages)
+# docs: end url-values

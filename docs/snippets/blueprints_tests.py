@@ -19,3 +19,8 @@ async def test_the_admin_section() -> None:
 async def test_nested_blueprints() -> None:
     response = await app.test_client().get("/api/v1/status")
     assert await response.get_json() == {"endpoint": "api.v1.status", "url": "/api/v1/status"}
+
+
+async def test_the_language_travels_in_the_url() -> None:
+    response = await app.test_client().get("/de/about")
+    assert await response.get_json() == {"lang": "de", "contact": "/de/contact"}

@@ -17,6 +17,7 @@ from trioframe import (
     has_app_context,
     has_request_context,
     request,
+    websocket,
 )
 
 if TYPE_CHECKING:
@@ -141,3 +142,77 @@ async def test_concurrent_requests_do_not_share_context(app: Trioframe, client: 
         "ada": {"path": "/who/ada", "g": "ada"},
         "grace": {"path": "/who/grace", "g": "grace"},
     }
+
+
+async def test_teardown_appcontext_runs_as_every_app_context_ends(
+    app: Trioframe, client: TestClient
+) -> None:
+    ended: list[str] = []
+
+    @app.teardown_request
+    async def request_first(error: BaseException | None) -> None:
+        ended.append("teardown_request")
+
+    @app.teardown_appcontext
+    async def release(error: BaseException | None) -> None:
+        ended.append(f"appcontext {g.get('what')} {type(error).__name__}")
+
+    @app.get("/")
+    async def index() -> str:
+        g.what = "request"
+        return "ok"
+
+    @app.get("/fail")
+    async def fail() -> str:
+        g.what = "failing request"
+        raise KeyError("lost")
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        g.what = "websocket"
+        await websocket.accept()
+
+    await client.get("/")
+    assert (await client.get("/fail")).status_code == 500
+    async with client.websocket("/ws"):
+        pass
+    async with app.app_context():
+        g.what = "block"
+    async with app.test_app():
+        done = trio.Event()
+
+        async def task() -> None:
+            g.what = "task"
+            done.set()
+
+        app.nursery.start_soon(task)
+        await done.wait()
+    assert ended == [
+        "teardown_request",
+        "appcontext request NoneType",
+        "teardown_request",
+        "appcontext failing request KeyError",
+        "appcontext websocket NoneType",
+        "appcontext block NoneType",
+        "appcontext task NoneType",
+    ]
+
+
+def test_a_plain_with_runs_plain_teardown_functions_only(app: Trioframe) -> None:
+    ended: list[BaseException | None] = []
+
+    @app.teardown_appcontext
+    def plain(error: BaseException | None) -> None:
+        ended.append(error)
+
+    with app.app_context():
+        pass
+    assert ended == [None]
+
+    @app.teardown_appcontext
+    async def asynchronous(error: BaseException | None) -> None:
+        pass  # pragma: no cover  # refused: a plain with cannot await it
+
+    with pytest.raises(RuntimeError, match=r"use 'async with app\.app_context\(\):'"):  # noqa: SIM117
+        with app.app_context():
+            pass

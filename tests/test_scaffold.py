@@ -48,6 +48,7 @@ APP_REGISTRATIONS: dict[str, Callable[[Trioframe], object]] = {
     "url_value_preprocessor": lambda app: app.url_value_preprocessor(plain_hook),
     "before_serving": lambda app: app.before_serving(hook),
     "after_serving": lambda app: app.after_serving(hook),
+    "teardown_appcontext": lambda app: app.teardown_appcontext(hook),
     "while_serving": lambda app: app.while_serving(generator_hook),
     "template_filter": lambda app: app.template_filter()(hook),
     "add_template_filter": lambda app: app.add_template_filter(hook),

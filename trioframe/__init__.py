@@ -13,6 +13,11 @@ from ._context import has_websocket_context as has_websocket_context
 from ._context import request as request
 from ._context import session as session
 from ._context import websocket as websocket
+from ._context_tools import after_this_request as after_this_request
+from ._context_tools import copy_current_app_context as copy_current_app_context
+from ._context_tools import copy_current_request_context as copy_current_request_context
+from ._context_tools import copy_current_websocket_context as copy_current_websocket_context
+from ._context_tools import stream_with_context as stream_with_context
 from ._exceptions import BadRequest as BadRequest
 from ._exceptions import BuildError as BuildError
 from ._exceptions import Conflict as Conflict
@@ -109,6 +114,10 @@ __all__ = [
     "Websocket",
     "WebsocketDisconnect",
     "abort",
+    "after_this_request",
+    "copy_current_app_context",
+    "copy_current_request_context",
+    "copy_current_websocket_context",
     "current_app",
     "event_stream",
     "g",
@@ -126,6 +135,7 @@ __all__ = [
     "session",
     "stream_template",
     "stream_template_string",
+    "stream_with_context",
     "url_for",
     "websocket",
 ]

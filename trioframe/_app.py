@@ -45,12 +45,13 @@ if TYPE_CHECKING:
 
     from ._background import AppNursery
     from ._blueprint import Blueprint
-    from ._scaffold import T_serving, T_while_serving
+    from ._scaffold import T_serving, T_teardown, T_while_serving
     from ._types import (
         ASGIReceive,
         ASGIScope,
         ASGISend,
         ServingCallable,
+        TeardownCallable,
         ViewCallable,
         WhileServingCallable,
     )
@@ -109,6 +110,8 @@ class Trioframe(Dispatcher, Templating):
         self.before_serving_funcs: list[ServingCallable] = []
         #: ``after_serving`` functions, run at shutdown in registration order.
         self.after_serving_funcs: list[ServingCallable] = []
+        #: ``teardown_appcontext`` functions, run newest first as an app context ends.
+        self.teardown_appcontext_funcs: list[TeardownCallable] = []
         #: ``while_serving`` generator functions: started in order, finished in reverse.
         self.while_serving_funcs: list[WhileServingCallable] = []
         #: Registered blueprints by their full (dotted) name.
@@ -262,6 +265,19 @@ class Trioframe(Dispatcher, Templating):
         """Run ``func()`` once at shutdown, after connections have ended and background tasks
         were cancelled."""
         self.after_serving_funcs.append(func)
+        return func
+
+    @setupmethod
+    def teardown_appcontext(self, func: T_teardown) -> T_teardown:
+        """Run ``func(error)`` whenever an application context ends: after every request
+        and websocket (after their own teardown functions), background task, and
+        ``async with app.app_context():`` block, as Flask does.
+
+        ``error`` is the unhandled exception, or ``None``. A plain function runs in a
+        worker thread; errors are logged and ignored (or propagate, with ``TESTING``).
+        Release what a context opened here, such as a database connection kept on ``g``.
+        """
+        self.teardown_appcontext_funcs.append(func)
         return func
 
     @setupmethod

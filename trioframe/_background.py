@@ -86,7 +86,7 @@ class AppNursery:
     @trio.lowlevel.enable_ki_protection
     async def _run(self, async_fn: object, coroutine: Coroutine[Any, Any, object]) -> None:
         hide_connection_contexts()
-        with AppContext(self._app):
+        async with AppContext(self._app):
             try:
                 await coroutine
             except Exception as error:
@@ -101,7 +101,7 @@ class AppNursery:
     ) -> None:
         hide_connection_contexts()
         status = _TrackedStatus(task_status)
-        with AppContext(self._app):
+        async with AppContext(self._app):
             try:
                 await async_fn(*args, task_status=status)
             except Exception as error:

@@ -8,6 +8,7 @@ Worker threads started with ``trio.to_thread`` see them too.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ._app import Trioframe
     from ._request import BaseRequestWebsocket, Request
     from ._sessions import Session
+    from ._types import AfterRequestCallable
     from ._websocket import Websocket
 
 _T = TypeVar("_T")
@@ -87,7 +89,10 @@ class AppContext:
     """Makes ``current_app`` and ``g`` available; ``with`` and ``async with`` both work.
 
     Each request pushes its own; push one yourself (``with app.app_context():``) to use the
-    app's globals from a script, a shell or a background task.
+    app's globals from a script, a shell or a background task. Leaving it runs the
+    ``teardown_appcontext`` functions: all of them after ``async with``, shielded and
+    bounded as request teardown is; after a plain ``with``, which cannot await, only plain
+    functions (an ``async def`` one is an error that says to use ``async with``).
     """
 
     def __init__(self, app: Trioframe) -> None:
@@ -113,7 +118,10 @@ class AppContext:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.pop()
+        try:
+            self.app.do_teardown_appcontext_now(exc)
+        finally:
+            self.pop()
 
     async def __aenter__(self) -> AppContext:
         await trio.lowlevel.checkpoint()
@@ -125,7 +133,16 @@ class AppContext:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.pop()
+        try:
+            if self.app.teardown_appcontext_funcs:
+                with bounded_cleanup(
+                    "teardown",
+                    self.app.logger,
+                    "teardown_appcontext functions were cancelled after %s seconds",
+                ):
+                    await self.app.do_teardown_appcontext(exc)
+        finally:
+            self.pop()
         await trio.lowlevel.cancel_shielded_checkpoint()
 
 
@@ -180,7 +197,8 @@ class ConnectionContext:
         """`pop` without its closing checkpoint, for the connection handlers, whose sends
         are their checkpoints."""
         try:
-            if self._has_teardown():
+            connection_teardown = self._has_teardown()
+            if connection_teardown or self.app.teardown_appcontext_funcs:
                 with bounded_cleanup(
                     "teardown",
                     self.app.logger,
@@ -188,7 +206,12 @@ class ConnectionContext:
                     self._teardown_name,
                     self.connection.path,
                 ):
-                    await self._teardown(error)
+                    try:
+                        if connection_teardown:
+                            await self._teardown(error)
+                    finally:
+                        # The application context ends with the request, as in Flask.
+                        await self.app.do_teardown_appcontext(error)
         finally:
             self._var.reset(self._tokens.pop())
             self.app_context.pop()
@@ -227,6 +250,8 @@ class RequestContext(ConnectionContext):
     def __init__(self, app: Trioframe, request: Request) -> None:
         super().__init__(app, request)
         self.request = request
+        #: Functions `after_this_request` registered, run before the ``after_request`` ones.
+        self.after_request_functions: list[AfterRequestCallable] = []
 
     async def __aenter__(self) -> Self:
         """Push the context and open the session, as dispatching a request does."""
@@ -330,6 +355,20 @@ def _active(var: ContextVar[_T | None], message: str) -> _T:
     if value is None:
         raise OutsideContextError(message)
     return value
+
+
+@contextmanager
+def activated(context: AppContext | ConnectionContext) -> Iterator[None]:
+    """Make ``context`` (and a connection's application context) current for the block,
+    without routing or teardown: the context still belongs to the request that made it."""
+    app_token = _cv_app.set(context if isinstance(context, AppContext) else context.app_context)
+    token = None if isinstance(context, AppContext) else context._var.set(context)
+    try:
+        yield
+    finally:
+        if token is not None and not isinstance(context, AppContext):
+            context._var.reset(token)
+        _cv_app.reset(app_token)
 
 
 def hide_connection_contexts() -> None:

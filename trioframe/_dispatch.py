@@ -9,6 +9,7 @@ them takes becomes a logged 500.
 
 from __future__ import annotations
 
+import inspect
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
@@ -29,6 +30,7 @@ from ._websocket import Websocket
 
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Callable
 
     from werkzeug.datastructures import Headers
 
@@ -50,6 +52,7 @@ class Dispatcher(Scaffold):
     response_class: type[Response]
     json: JSONProvider
     _got_first_request: bool
+    teardown_appcontext_funcs: list[TeardownCallable]
 
     @property
     def logger(self) -> logging.Logger:
@@ -166,15 +169,11 @@ class Dispatcher(Scaffold):
     async def _process_response(self, ctx: RequestContext, response: Response) -> Response:
         # process_response without its own checkpoint: on the request path, sending the
         # response is the checkpoint, and every trip through the scheduler costs each request.
+        for func in ctx.after_request_functions:
+            response = _checked_response(func, await call_maybe_async(func, response))
         for owner in ctx.blueprint_chain:
             for func in reversed(self.after_request_funcs.get(owner, ())):
-                result = await call_maybe_async(func, response)
-                if not isinstance(result, Response):
-                    raise TypeError(
-                        f"after_request function {func.__qualname__} returned "
-                        f"{type(result).__name__}; it must return the response"
-                    )
-                response = result
+                response = _checked_response(func, await call_maybe_async(func, response))
         session = ctx.session
         if session is not None and not self.session_interface.is_null_session(session):
             await self.session_interface.save_session(cast("Trioframe", self), session, response)
@@ -262,6 +261,38 @@ class Dispatcher(Scaffold):
         """Run the ``teardown_request`` functions, newest first; their errors are logged."""
         await self._teardown(self.teardown_request_funcs, ctx, error, "teardown_request")
 
+    async def do_teardown_appcontext(self, error: BaseException | None) -> None:
+        """Run the ``teardown_appcontext`` functions, newest first; their errors are logged."""
+        await self._teardown(
+            {None: self.teardown_appcontext_funcs}, None, error, "teardown_appcontext"
+        )
+
+    def do_teardown_appcontext_now(self, error: BaseException | None) -> None:
+        """`do_teardown_appcontext` for a plain ``with app.app_context():``, which cannot
+        await: plain functions run here and now.
+
+        Raises:
+            RuntimeError: a ``teardown_appcontext`` function is ``async def``; leave the
+                context with ``async with`` to run it.
+        """
+        for func in reversed(self.teardown_appcontext_funcs):
+            if inspect.iscoroutinefunction(func):
+                raise RuntimeError(
+                    f"The teardown_appcontext function {func.__qualname__} is async, and a "
+                    "plain 'with app.app_context():' cannot await it; use 'async with "
+                    "app.app_context():'"
+                )
+            try:
+                func(error)
+            except Exception as teardown_error:
+                if self.propagate_exceptions:
+                    raise
+                self.logger.error(
+                    "Error in teardown_appcontext function %s",
+                    func.__qualname__,
+                    exc_info=teardown_error,
+                )
+
     async def do_teardown_websocket(
         self, ctx: WebsocketContext, error: BaseException | None
     ) -> None:
@@ -277,11 +308,11 @@ class Dispatcher(Scaffold):
     async def _teardown(
         self,
         funcs: dict[str | None, list[TeardownCallable]],
-        ctx: ConnectionContext,
+        ctx: ConnectionContext | None,
         error: BaseException | None,
         kind: str,
     ) -> None:
-        for owner in ctx.blueprint_chain:
+        for owner in ctx.blueprint_chain if ctx is not None else (None,):
             for func in reversed(funcs.get(owner, ())):
                 try:
                     await call_maybe_async(func, error)
@@ -379,3 +410,17 @@ class Dispatcher(Scaffold):
             for func in reversed(self.after_websocket_funcs.get(owner, ())):
                 response = await call_maybe_async(func, response)
         return response
+
+
+def _checked_response(func: Callable[..., object], result: object) -> Response:
+    """What an ``after_request`` function returned, which must be the response.
+
+    Raises:
+        TypeError: it returned something else (``None``, most likely).
+    """
+    if not isinstance(result, Response):
+        raise TypeError(
+            f"after_request function {func.__qualname__} returned {type(result).__name__}; "
+            "it must return the response"
+        )
+    return result

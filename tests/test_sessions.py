@@ -16,6 +16,10 @@ from trioframe import (
     Session,
     SessionInterface,
     Trioframe,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template_string,
     session,
     websocket,
 )
@@ -294,3 +298,43 @@ async def test_a_server_side_session_interface(app: Trioframe, client: TestClien
         await SessionInterface().open_session(app, None)  # type: ignore[arg-type]
     with pytest.raises(NotImplementedError):
         await SessionInterface().save_session(app, Session(), Response())
+
+
+async def test_flashed_messages_wait_for_the_next_request(app: Trioframe) -> None:
+    @app.post("/save")
+    async def save() -> Response:
+        await flash("Saved.")
+        await flash("Disk almost full.", "warning")
+        return redirect("/")
+
+    @app.get("/")
+    async def index() -> dict[str, Any]:
+        return {
+            "all": get_flashed_messages(with_categories=True),
+            "warnings": get_flashed_messages(category_filter=["warning"]),
+            "again": get_flashed_messages(),  # the same request sees them again
+        }
+
+    @app.get("/page")
+    async def page() -> str:
+        return await render_template_string(
+            "{% for message in get_flashed_messages() %}[{{ message }}]{% endfor %}"
+        )
+
+    client = app.test_client()
+    assert (await client.post("/save")).status_code == 302
+    assert await (await client.get("/")).get_json() == {
+        "all": [["message", "Saved."], ["warning", "Disk almost full."]],
+        "warnings": ["Disk almost full."],
+        "again": ["Saved.", "Disk almost full."],
+    }
+    assert (await (await client.get("/")).get_json())["all"] == []  # taken: gone
+    await client.post("/save")
+    assert await (await client.get("/page")).get_data() == b"[Saved.][Disk almost full.]"
+
+
+async def test_flashing_needs_a_request(app: Trioframe) -> None:
+    with pytest.raises(OutsideContextError, match=r"trioframe\.flash\(\) used outside"):
+        await flash("nowhere")
+    with pytest.raises(OutsideContextError, match="get_flashed_messages"):
+        get_flashed_messages()

@@ -61,6 +61,8 @@ from ._sessions import NullSession as NullSession
 from ._sessions import SecureCookieSessionInterface as SecureCookieSessionInterface
 from ._sessions import Session as Session
 from ._sessions import SessionInterface as SessionInterface
+from ._sessions import flash as flash
+from ._sessions import get_flashed_messages as get_flashed_messages
 from ._sse import ServerSentEvent as ServerSentEvent
 from ._sse import event_stream as event_stream
 from ._templating import render_template as render_template
@@ -120,7 +122,9 @@ __all__ = [
     "copy_current_websocket_context",
     "current_app",
     "event_stream",
+    "flash",
     "g",
+    "get_flashed_messages",
     "has_app_context",
     "has_request_context",
     "has_websocket_context",

@@ -166,6 +166,8 @@ class ConnectionContext:
         self.connection = connection
         #: The client's session, opened when the request or websocket is dispatched.
         self.session: Session | None = None
+        #: The flashed messages `get_flashed_messages` took from the session, once it has.
+        self.flashes: list[tuple[str, str]] | None = None
         #: Whose hooks and error handlers apply: the blueprints the connection was routed
         #: into, innermost first, then the app's own (``None``). ``before_*`` hooks run in
         #: the reverse order. Set when routing runs, as the context is pushed.
@@ -397,14 +399,24 @@ def _get_websocket() -> Websocket:
     return current_websocket_context().websocket
 
 
-def _get_session() -> Session:
+def current_connection_context(what: str) -> ConnectionContext:
+    """The active request or websocket context.
+
+    Raises:
+        OutsideContextError: there is none; ``what`` names what needed it.
+    """
     context: ConnectionContext | None = _cv_request.get(None) or _cv_websocket.get(None)
     if context is None:
         raise OutsideContextError(
-            "trioframe.session used outside a request or websocket handler; in tests, "
-            "enter 'async with app.test_request_context(path):' or use "
+            f"{what} used outside a request or websocket handler; in tests, enter "
+            "'async with app.test_request_context(path):' or use "
             "'async with client.session_transaction():'"
         )
+    return context
+
+
+def _get_session() -> Session:
+    context = current_connection_context("trioframe.session")
     if context.session is None:
         raise OutsideContextError(
             "trioframe.session is opened when the request is dispatched, and this context "

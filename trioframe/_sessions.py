@@ -1,4 +1,5 @@
-"""Sessions: per-client data kept in a cookie signed with itsdangerous.
+"""Sessions: per-client data kept in a cookie signed with itsdangerous, and the flashed
+messages that wait in it.
 
 The session is opened when a request or websocket is dispatched and saved on the response:
 a signed cookie that the client cannot change without the signature failing. A cookie
@@ -15,9 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, NoReturn, Self
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, overload
 
+import trio
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from ._context import current_connection_context
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -268,3 +272,63 @@ class _CompactJSON:
     @staticmethod
     def dumps(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+#: The session key flashed messages wait under, as in Flask.
+FLASHES_KEY = "_flashes"
+
+
+async def flash(message: str, category: str = "message") -> None:
+    """Keep ``message`` in the session for the next request that asks for it with
+    `get_flashed_messages`, as Quart's ``await flash(...)`` does.
+
+    Args:
+        message: The text to show.
+        category: A label for it, such as ``"error"`` or ``"info"``.
+
+    Raises:
+        OutsideContextError: there is no request or websocket.
+        RuntimeError: the session cannot be changed (no ``SECRET_KEY``, or a websocket
+            already accepted).
+    """
+    await trio.lowlevel.checkpoint()
+    context = current_connection_context("trioframe.flash()")
+    assert context.session is not None  # dispatching opens it before any view runs
+    flashes = list(context.session.get(FLASHES_KEY, []))
+    flashes.append([category, message])
+    context.session[FLASHES_KEY] = flashes
+
+
+@overload
+def get_flashed_messages(
+    with_categories: Literal[False] = False, category_filter: Iterable[str] = ()
+) -> list[str]: ...
+@overload
+def get_flashed_messages(
+    with_categories: Literal[True], category_filter: Iterable[str] = ()
+) -> list[tuple[str, str]]: ...
+def get_flashed_messages(
+    with_categories: bool = False, category_filter: Iterable[str] = ()
+) -> list[str] | list[tuple[str, str]]:
+    """The messages flashed for this client, taken out of the session: a second call in
+    the same request returns them again, the next request finds none.
+
+    Args:
+        with_categories: Return ``(category, message)`` pairs instead of messages.
+        category_filter: Only messages of these categories.
+
+    Raises:
+        OutsideContextError: there is no request or websocket.
+    """
+    context = current_connection_context("trioframe.get_flashed_messages()")
+    if context.flashes is None:
+        session = context.session
+        stored = session.pop(FLASHES_KEY) if session is not None and FLASHES_KEY in session else []
+        context.flashes = [(str(category), str(message)) for category, message in stored]
+    flashes = context.flashes
+    if category_filter:
+        wanted = set(category_filter)
+        flashes = [flashed for flashed in flashes if flashed[0] in wanted]
+    if with_categories:
+        return flashes
+    return [message for _, message in flashes]

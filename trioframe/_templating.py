@@ -31,6 +31,7 @@ from ._context import (
     session,
     websocket,
 )
+from ._sessions import get_flashed_messages
 from ._setup import setupmethod
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class Environment(jinja2.Environment):
         super().__init__(**options)
         self.globals.update(
             url_for=app.url_for,
+            get_flashed_messages=get_flashed_messages,
             config=app.config,
             request=request,
             websocket=websocket,

@@ -5,7 +5,17 @@ from __future__ import annotations
 import os
 import secrets
 
-from trioframe import Response, Trioframe, abort, redirect, request, session, url_for
+from trioframe import (
+    Response,
+    Trioframe,
+    abort,
+    flash,
+    get_flashed_messages,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 
 from ._fakes import check_password
 
@@ -41,3 +51,20 @@ async def logout() -> Response:
 async def account() -> str:
     user_id = session.get("user_id")
     return f"Hello, {user_id}" if user_id else "Please log in"
+
+
+# docs: start flash
+@app.post("/profile")
+async def save_profile() -> Response:
+    await flash("Profile saved.")
+    await flash("Your email is not verified yet.", "warning")
+    return redirect(url_for("notices"))
+
+
+@app.get("/notices")
+async def notices() -> dict[str, list[str]]:
+    # Taken out of the session: the next request finds none.
+    return {"warnings": get_flashed_messages(category_filter=["warning"])}
+
+
+# docs: end flash

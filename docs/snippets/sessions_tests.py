@@ -27,3 +27,11 @@ async def test_logged_in_page() -> None:
 
 
 # docs: end transaction
+
+
+async def test_flashed_messages_show_once() -> None:
+    client = app.test_client()
+    await client.post("/profile")
+    first = await (await client.get("/notices")).get_json()
+    assert first == {"warnings": ["Your email is not verified yet."]}
+    assert await (await client.get("/notices")).get_json() == {"warnings": []}

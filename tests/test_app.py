@@ -425,3 +425,40 @@ async def test_url_for_for_an_untrusted_host_without_server_name(
     response = await client.get("/", headers={"Host": "evil.com"})
     assert response.status_code == 500
     assert "trusted host" in caplog.text
+
+
+@pytest.mark.parametrize("debug", [True, False], ids=["debug", "production"])
+async def test_the_traceback_page_shows_only_in_debug(
+    app: Trioframe, client: TestClient, debug: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.debug = debug
+
+    @app.get("/broken")
+    async def broken() -> str:
+        secret = "<tax id 1234>"
+        raise ValueError(f"bad row near {secret}")
+
+    response = await client.get("/broken")
+    page = await response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert ("Traceback (most recent call last)" in page) is debug
+    assert ("in broken" in page) is debug
+    assert ("ValueError: bad row near &lt;tax id 1234&gt;" in page) is debug  # escaped
+    assert "<tax id 1234>" not in page
+    assert "bad row" in caplog.text  # logged either way
+
+
+async def test_a_500_handler_wins_over_the_traceback_page(
+    app: Trioframe, client: TestClient
+) -> None:
+    app.debug = True
+
+    @app.errorhandler(500)
+    async def sorry(error: Exception) -> tuple[str, int]:
+        return "sorry", 500
+
+    @app.get("/broken")
+    async def broken() -> str:
+        raise ValueError("bad")
+
+    assert await (await client.get("/broken")).get_data() == b"sorry"

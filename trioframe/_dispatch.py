@@ -23,7 +23,7 @@ from ._exceptions import (
     from_werkzeug,
     strip_disconnects,
 )
-from ._response import Response, coerce_response, http_exception_response
+from ._response import Response, coerce_response, debug_response, http_exception_response
 from ._routing import Rule
 from ._scaffold import Scaffold
 from ._websocket import Websocket
@@ -245,6 +245,8 @@ class Dispatcher(Scaffold):
         except Exception as handler_error:
             # The error page failed too: log that, and fall back to the plain 500 page.
             self.log_exception(ctx, handler_error)
+        if self.config["DEBUG"]:
+            return server_error, debug_response(error, self.response_class)
         return server_error, http_exception_response(server_error, self.response_class)
 
     def log_exception(self, ctx: ConnectionContext, error: BaseException) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import traceback
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -372,6 +373,20 @@ def http_exception_response(error: HTTPException, response_class: type[Response]
         f"<h1>{name}</h1>\n<p>{html.escape(error.description)}</p>\n"
     )
     return response_class(body, error.code, Headers(error.headers))
+
+
+def debug_response(error: BaseException, response_class: type[Response]) -> Response:
+    """A 500 page showing ``error``'s traceback, for ``DEBUG`` only: it shows the code
+    and values of the app to whoever sees the page."""
+    trace = "".join(traceback.format_exception(error))
+    body = (
+        "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error (debug)</title>\n"
+        f"<h1>{html.escape(type(error).__name__)}: {html.escape(str(error))}</h1>\n"
+        "<p>This page shows because DEBUG is on; with DEBUG off, clients get a plain "
+        "500 page and the traceback goes to the log only.</p>\n"
+        f"<pre>{html.escape(trace)}</pre>\n"
+    )
+    return response_class(body, 500)
 
 
 def redirect(location: str, code: int = 302) -> Response:

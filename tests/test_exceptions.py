@@ -1,25 +1,34 @@
-"""The error tree, by direct calls: status codes, descriptions, werkzeug's exceptions
-translated, ``abort``."""
+"""The error tree, by direct calls and through the test client: status codes,
+descriptions, werkzeug's exceptions translated and caught, ``abort``."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pytest
 import werkzeug.exceptions
+import werkzeug.wrappers
 
 from trioframe import (
     BadRequest,
     Forbidden,
     HTTPException,
+    InternalServerError,
     MethodNotAllowed,
     NotFound,
+    RangeNotSatisfiable,
     RequestRedirect,
     Response,
+    Trioframe,
     TrioframeError,
     Unauthorized,
     abort,
 )
 from trioframe._concurrency import unwrap_exception_group
 from trioframe._exceptions import from_werkzeug
+
+if TYPE_CHECKING:
+    from trioframe.testing import TestClient
 
 
 def test_abort_raises_the_most_specific_class() -> None:
@@ -86,3 +95,65 @@ def test_unwrap_exception_group() -> None:
     two = ExceptionGroup("two", [ValueError(), KeyError()])
     assert unwrap_exception_group(two) is two
     assert unwrap_exception_group(inner) is inner
+
+
+async def test_werkzeug_code_catches_trioframe_s_errors(app: Trioframe, client: TestClient) -> None:
+    caught: list[str] = []
+
+    @app.get("/find")
+    async def find() -> str:
+        try:
+            raise NotFound()
+        except werkzeug.exceptions.NotFound as error:  # as code written for Flask does
+            caught.append(type(error).__name__)
+            raise
+
+    assert (await client.get("/find")).status_code == 404
+    assert caught == ["NotFound"]
+    for ours, theirs in [
+        (BadRequest, werkzeug.exceptions.BadRequest),
+        (MethodNotAllowed, werkzeug.exceptions.MethodNotAllowed),
+        (RangeNotSatisfiable, werkzeug.exceptions.RequestedRangeNotSatisfiable),
+        (InternalServerError, werkzeug.exceptions.InternalServerError),
+        (HTTPException, werkzeug.exceptions.HTTPException),
+    ]:
+        assert issubclass(ours, theirs)
+    error = MethodNotAllowed(["GET"], "Read only.")
+    assert (error.code, error.description, error.valid_methods) == (405, "Read only.", ["GET"])
+    assert str(error) == "405 Method Not Allowed: Read only."
+
+
+async def test_get_response_is_the_page_the_client_gets(app: Trioframe) -> None:
+    response = NotFound("No such book.", headers={"X-Hint": "try /books"}).get_response()
+    assert response.status_code == 404
+    assert response.headers["X-Hint"] == "try /books"
+    assert b"No such book." in await response.get_data()
+
+
+async def test_views_may_return_werkzeug_s_responses_and_errors(
+    app: Trioframe, client: TestClient
+) -> None:
+    @app.get("/wsgi")
+    async def wsgi() -> Any:
+        return werkzeug.wrappers.Response("from werkzeug", 201, {"X-From": "werkzeug"})
+
+    @app.get("/streamed")
+    async def streamed() -> Any:
+        return werkzeug.wrappers.Response(iter([b"a", b"b"]), mimetype="text/plain")
+
+    @app.get("/gone")
+    async def gone() -> Any:
+        return werkzeug.exceptions.Gone()  # returned, not raised
+
+    @app.get("/teapot")
+    async def teapot() -> Any:
+        return HTTPException("Short and stout.", code=418)
+
+    plain = await client.get("/wsgi")
+    assert (plain.status_code, await plain.get_data()) == (201, b"from werkzeug")
+    assert plain.headers["X-From"] == "werkzeug"
+    assert await (await client.get("/streamed")).get_data() == b"ab"
+    assert (await client.get("/gone")).status_code == 410
+    teapot_page = await client.get("/teapot")
+    assert teapot_page.status_code == 418
+    assert b"Short and stout." in await teapot_page.get_data()

@@ -192,7 +192,9 @@ class Dispatcher(Scaffold):
             Exception: the (unwrapped) exception when nothing handles it.
         """
         error = unwrap_exception_group(error)
-        if isinstance(error, werkzeug.exceptions.HTTPException):
+        if isinstance(error, werkzeug.exceptions.HTTPException) and not isinstance(
+            error, HTTPException
+        ):
             error = from_werkzeug(error)
         handler = self.find_error_handler(error, ctx.blueprint_chain)
         if handler is not None:

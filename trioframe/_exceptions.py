@@ -18,14 +18,17 @@
     └── OutsideContextError (also RuntimeError)     a context global used with no active context
 
 An ``HTTPException`` means the client asked for something it cannot have (it becomes a 4xx
-or 5xx response). The other errors mean the program is wrong and are raised at once.
+or 5xx response). Each is also werkzeug's exception of the same status, so code written for
+Flask catches it, and werkzeug's own are translated into these. The other errors mean the
+program is wrong and are raised at once.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn, overload
+from typing import TYPE_CHECKING, Any, NoReturn, overload
 
 import werkzeug.exceptions
+import werkzeug.routing
 from werkzeug.datastructures import Headers
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -42,11 +45,13 @@ class TrioframeError(Exception):
     """Base class of every error trioframe raises."""
 
 
-class HTTPException(TrioframeError):
+class HTTPException(TrioframeError, werkzeug.exceptions.HTTPException):
     """An HTTP error: raising it (or calling `abort`) sends an error response to the client.
 
     Error handlers registered with ``errorhandler`` receive the instance; ``code``,
-    ``name``, ``description`` and ``headers`` describe the response it stands for.
+    ``name``, ``description`` and ``headers`` describe the response it stands for, and
+    `get_response` makes it. Each class is also werkzeug's class of the same status, so
+    code written for Flask (``except werkzeug.exceptions.NotFound``) catches it.
 
     Args:
         description: Text shown to the client; each subclass has a sensible default.
@@ -62,6 +67,7 @@ class HTTPException(TrioframeError):
     """
 
     code: int = 500
+    description: str
 
     def __init__(
         self,
@@ -72,44 +78,55 @@ class HTTPException(TrioframeError):
     ) -> None:
         if code is not None:
             self.code = code
-        self.description = (
-            description if description is not None else _default_description(self.code)
-        )
+        text = description if description is not None else _default_description(self.code)
+        # werkzeug's own classes take other arguments first; its base sets the description.
+        werkzeug.exceptions.HTTPException.__init__(self, text)
+        self.description = text
         self.headers = Headers(headers) if headers is not None else Headers()
+        # trioframe's Response, where werkzeug keeps its WSGI one.
         self.response: Response | None = None
-        super().__init__(f"{self.code} {self.name}: {self.description}")
 
     @property
     def name(self) -> str:
         """The status phrase, such as ``"Not Found"``."""
         return HTTP_STATUS_CODES.get(self.code, "Unknown Error")
 
+    def get_response(  # type: ignore[override]  # trioframe's Response, not werkzeug's WSGI one
+        self, environ: object = None, scope: dict[str, Any] | None = None
+    ) -> Response:
+        """The response this error stands for: ``response`` if `abort` was given one, else
+        the error page with ``headers``, as the app would send it (arguments, werkzeug's,
+        are ignored)."""
+        from ._response import Response, http_exception_response
 
-class BadRequest(HTTPException):
+        return http_exception_response(self, Response)
+
+
+class BadRequest(HTTPException, werkzeug.exceptions.BadRequest):
     """400: the request is malformed."""
 
     code = 400
 
 
-class Unauthorized(HTTPException):
+class Unauthorized(HTTPException, werkzeug.exceptions.Unauthorized):
     """401: credentials are missing or wrong."""
 
     code = 401
 
 
-class Forbidden(HTTPException):
+class Forbidden(HTTPException, werkzeug.exceptions.Forbidden):
     """403: the client may not have this."""
 
     code = 403
 
 
-class NotFound(HTTPException):
+class NotFound(HTTPException, werkzeug.exceptions.NotFound):
     """404: nothing is served at this URL."""
 
     code = 404
 
 
-class MethodNotAllowed(HTTPException):
+class MethodNotAllowed(HTTPException, werkzeug.exceptions.MethodNotAllowed):
     """405: the URL exists but not for this method; ``Allow`` lists the methods that are."""
 
     code = 405
@@ -127,55 +144,55 @@ class MethodNotAllowed(HTTPException):
             self.headers["Allow"] = ", ".join(self.valid_methods)
 
 
-class NotAcceptable(HTTPException):
+class NotAcceptable(HTTPException, werkzeug.exceptions.NotAcceptable):
     """406: no representation matches the client's ``Accept`` headers."""
 
     code = 406
 
 
-class RequestTimeout(HTTPException):
+class RequestTimeout(HTTPException, werkzeug.exceptions.RequestTimeout):
     """408: the client took too long to send its request."""
 
     code = 408
 
 
-class Conflict(HTTPException):
+class Conflict(HTTPException, werkzeug.exceptions.Conflict):
     """409: the request conflicts with the resource's current state."""
 
     code = 409
 
 
-class Gone(HTTPException):
+class Gone(HTTPException, werkzeug.exceptions.Gone):
     """410: the resource existed but has been removed for good."""
 
     code = 410
 
 
-class LengthRequired(HTTPException):
+class LengthRequired(HTTPException, werkzeug.exceptions.LengthRequired):
     """411: the request needs a ``Content-Length``."""
 
     code = 411
 
 
-class PreconditionFailed(HTTPException):
+class PreconditionFailed(HTTPException, werkzeug.exceptions.PreconditionFailed):
     """412: a conditional header did not hold."""
 
     code = 412
 
 
-class RequestEntityTooLarge(HTTPException):
+class RequestEntityTooLarge(HTTPException, werkzeug.exceptions.RequestEntityTooLarge):
     """413: the body (or a form part) is over a configured limit."""
 
     code = 413
 
 
-class UnsupportedMediaType(HTTPException):
+class UnsupportedMediaType(HTTPException, werkzeug.exceptions.UnsupportedMediaType):
     """415: the body's content type is not one the view accepts."""
 
     code = 415
 
 
-class RangeNotSatisfiable(HTTPException):
+class RangeNotSatisfiable(HTTPException, werkzeug.exceptions.RequestedRangeNotSatisfiable):
     """416: the ``Range`` header asks for bytes the resource does not have, or is malformed.
 
     Args:
@@ -191,7 +208,7 @@ class RangeNotSatisfiable(HTTPException):
         self.length = length
 
 
-class UnprocessableEntity(HTTPException):
+class UnprocessableEntity(HTTPException, werkzeug.exceptions.UnprocessableEntity):
     """422: the body is well-formed but its content is invalid."""
 
     code = 422
@@ -203,13 +220,13 @@ class UpgradeRequired(HTTPException):
     code = 426
 
 
-class TooManyRequests(HTTPException):
+class TooManyRequests(HTTPException, werkzeug.exceptions.TooManyRequests):
     """429: the client is being rate limited."""
 
     code = 429
 
 
-class InternalServerError(HTTPException):
+class InternalServerError(HTTPException, werkzeug.exceptions.InternalServerError):
     """500: the application failed; ``original_exception`` holds what it raised, if anything."""
 
     code = 500
@@ -225,13 +242,13 @@ class InternalServerError(HTTPException):
         self.original_exception = original_exception
 
 
-class ServiceUnavailable(HTTPException):
+class ServiceUnavailable(HTTPException, werkzeug.exceptions.ServiceUnavailable):
     """503: the server cannot handle the request right now."""
 
     code = 503
 
 
-class RequestRedirect(HTTPException):
+class RequestRedirect(HTTPException, werkzeug.routing.RequestRedirect):  # type: ignore[misc]  # get_response: see HTTPException
     """308: routing found the resource at another URL (for example with a trailing slash)."""
 
     code = 308

@@ -22,18 +22,19 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import trio
+import werkzeug.exceptions
+import werkzeug.wrappers
 from werkzeug.datastructures import Headers
 from werkzeug.sansio.response import Response as _SansIOResponse
 from werkzeug.urls import iri_to_uri
 
 from ._concurrency import bounded_cleanup, single_errors_unwrapped
 from ._context import current_app, has_app_context
-from ._exceptions import BadRequest
+from ._exceptions import BadRequest, HTTPException, from_werkzeug
 
 if TYPE_CHECKING:
     import logging
 
-    from ._exceptions import HTTPException
     from ._types import HeadersValue, StatusValue
 
 BodySource = AsyncIterable[bytes | str] | Iterable[bytes | str]
@@ -294,9 +295,10 @@ def coerce_response(
 ) -> Response:
     """Turn what a view returned into a `Response`, as Flask and Quart do.
 
-    Accepted: a `Response`; ``str`` or ``bytes`` (``text/html``); ``dict`` or ``list``
-    (JSON); an async iterable or an iterator (streamed); or a tuple ``(body, status)``,
-    ``(body, headers)`` or ``(body, status, headers)`` of those.
+    Accepted: a `Response` (or werkzeug's); an `HTTPException` (or werkzeug's), for its
+    error page; ``str`` or ``bytes`` (``text/html``); ``dict`` or ``list`` (JSON); an async
+    iterable or an iterator (streamed); or a tuple ``(body, status)``, ``(body, headers)``
+    or ``(body, status, headers)`` of those.
 
     Raises:
         TypeError: the value is none of these; the message says what is allowed.
@@ -319,6 +321,14 @@ def coerce_response(
         _check_tuple_parts(status, headers)
     if isinstance(rv, Response):
         response = rv
+    elif isinstance(rv, werkzeug.exceptions.HTTPException):
+        # Returned rather than raised, as Flask and Quart allow.
+        error = rv if isinstance(rv, HTTPException) else from_werkzeug(rv)
+        response = http_exception_response(error, response_class)
+    elif isinstance(rv, werkzeug.wrappers.Response):
+        # werkzeug's own (WSGI) response, from code written for Flask.
+        body = rv.response if rv.is_streamed else rv.get_data()
+        response = response_class(body, rv.status, Headers(rv.headers))
     elif isinstance(rv, str | bytes | bytearray):
         response = response_class(rv)
     elif isinstance(rv, Mapping | list):

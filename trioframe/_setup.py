@@ -76,11 +76,14 @@ def error_handler_key(key: type[BaseException] | int) -> tuple[type[Exception], 
                 "400 and 599"
             )
         return HTTPException, candidate
-    if isinstance(candidate, type) and issubclass(candidate, werkzeug.exceptions.HTTPException):
-        # Code written for Flask or Quart names werkzeug's classes; they mean the status code.
-        return HTTPException, candidate.code
     if isinstance(candidate, type) and issubclass(candidate, HTTPException):
         return candidate, candidate.code if candidate is not HTTPException else None
+    if isinstance(candidate, type) and issubclass(candidate, werkzeug.exceptions.HTTPException):
+        # Code written for Flask or Quart names werkzeug's classes; they mean the status code
+        # (and werkzeug's base class means every HTTP error).
+        if candidate is werkzeug.exceptions.HTTPException:
+            return HTTPException, None
+        return HTTPException, candidate.code
     if isinstance(candidate, type) and issubclass(candidate, Exception):
         return candidate, None
     raise SetupError(

@@ -22,7 +22,8 @@ from trioframe import (
     send_from_directory,
     url_for,
 )
-from trioframe._files import MAX_BYTE_RANGES, content_disposition
+from trioframe._conditional import MAX_BYTE_RANGES
+from trioframe._files import content_disposition
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -279,3 +281,53 @@ async def test_leaving_a_produced_body_early_cancels_the_producer() -> None:
     async with Response(BodyProducer(produce)).open_body() as chunks:
         assert await anext(chunks) == b"more"
     assert cancelled.is_set()
+
+
+async def test_any_response_can_be_made_conditional(app: Trioframe, client: TestClient) -> None:
+    @app.get("/report")
+    async def report() -> Response:
+        response = Response(b"0123456789", mimetype="text/plain")
+        await response.add_etag()
+        response.last_modified = datetime(2026, 1, 1, tzinfo=UTC)
+        return await response.make_conditional(accept_ranges=True)
+
+    full = await client.get("/report")
+    etag = full.headers["ETag"]
+    assert (full.status_code, full.headers["Accept-Ranges"]) == (200, "bytes")
+    assert etag == '"' + hashlib.sha1(b"0123456789").hexdigest() + '"'
+
+    cached = await client.get("/report", headers={"If-None-Match": etag})
+    assert (cached.status_code, await cached.get_data()) == (304, b"")
+    assert "Content-Length" not in cached.headers
+    since = await client.get(
+        "/report", headers={"If-Modified-Since": full.headers["Last-Modified"]}
+    )
+    assert since.status_code == 304
+    assert (await client.get("/report", headers={"If-Match": '"other"'})).status_code == 412
+
+    part = await client.get("/report", headers={"Range": "bytes=2-4"})
+    assert (part.status_code, await part.get_data()) == (206, b"234")
+    assert part.headers["Content-Range"] == "bytes 2-4/10"
+    several = await client.get("/report", headers={"Range": "bytes=0-1,5-6"})
+    assert (several.status_code, await several.get_data()) == (200, b"0123456789")
+    assert (await client.get("/report", headers={"Range": "bytes=20-30"})).status_code == 416
+
+
+async def test_conditional_responses_need_asking(app: Trioframe, client: TestClient) -> None:
+    @app.post("/write")
+    async def write() -> Response:
+        response = Response("written")
+        response.set_etag("v1")
+        await response.add_etag()  # keeps the tag it has
+        return await response.make_conditional()  # a POST: nothing to answer
+
+    @app.get("/plain")
+    async def plain() -> Response:
+        response = Response("all of it")
+        return await response.make_conditional()  # ranges not accepted
+
+    written = await client.post("/write", headers={"If-None-Match": '"v1"'})
+    assert (written.status_code, written.headers["ETag"]) == (200, '"v1"')
+    whole = await client.get("/plain", headers={"Range": "bytes=0-2"})
+    assert (whole.status_code, await whole.get_data()) == (200, b"all of it")
+    assert "Accept-Ranges" not in whole.headers

@@ -25,16 +25,19 @@ import trio
 import werkzeug.exceptions
 import werkzeug.wrappers
 from werkzeug.datastructures import Headers
+from werkzeug.http import generate_etag
 from werkzeug.sansio.response import Response as _SansIOResponse
 from werkzeug.urls import iri_to_uri
 
 from ._concurrency import bounded_cleanup, single_errors_unwrapped
-from ._context import current_app, has_app_context
+from ._conditional import make_conditional
+from ._context import current_app, current_request_context, has_app_context
 from ._exceptions import BadRequest, HTTPException, from_werkzeug
 
 if TYPE_CHECKING:
     import logging
 
+    from ._request import BaseRequestWebsocket
     from ._types import HeadersValue, StatusValue
 
 BodySource = AsyncIterable[bytes | str] | Iterable[bytes | str]
@@ -163,6 +166,45 @@ class Response(_SansIOResponse):
             if silent:
                 return None
             raise BadRequest(f"Failed to decode the JSON response: {error}.") from None
+
+    async def make_conditional(
+        self,
+        request: BaseRequestWebsocket | None = None,
+        accept_ranges: bool | str = False,
+        complete_length: int | None = None,
+    ) -> Response:
+        """Answer the request's ``If-*`` and ``Range`` headers with this response, as Flask's
+        and Quart's method does: ``304`` or ``412`` without a body, or ``206`` with the byte
+        range asked for when ``accept_ranges`` (several ranges get the whole body). Uses the
+        response's ``ETag`` and ``Last-Modified`` (see `add_etag`).
+
+        Args:
+            request: The request; the current one by default.
+            accept_ranges: Answer ``Range`` requests, and say so in ``Accept-Ranges``
+                (``True`` for ``bytes``, or the unit to name).
+            complete_length: The full length, if the body is only part of it.
+
+        Returns:
+            This response, changed in place.
+
+        Raises:
+            RangeNotSatisfiable: the ``Range`` header is malformed or asks for nothing in
+                the body (416).
+        """
+        return await make_conditional(
+            self,
+            request if request is not None else current_request_context().request,
+            accept_ranges,
+            complete_length,
+        )  # fmt: skip
+
+    async def add_etag(self, overwrite: bool = False, weak: bool = False) -> None:
+        """Set ``ETag`` to a hash of the body (read whole if it is a stream), unless the
+        response has one already and ``overwrite`` is false."""
+        if overwrite or "ETag" not in self.headers:
+            self.set_etag(generate_etag(await self.get_data()), weak)
+        else:
+            await trio.lowlevel.checkpoint()
 
     def iter_body(self) -> BodyIterator:
         """The body as bytes chunks. Call ``aclose()`` on the result when done with it.

@@ -202,9 +202,17 @@ class Trioframe(Dispatcher, Templating):
     ) -> None:
         """Connect a URL rule to a view; the non-decorator form of `route`.
 
+        As in Flask, a view function may carry ``methods`` (used when none are given),
+        ``required_methods`` (always added) and ``provide_automatic_options`` attributes;
+        `trioframe.views.View.as_view` sets them.
+
         Raises:
             SetupError: ``endpoint`` already belongs to another function, or serving began.
         """
+        if methods is None:
+            methods = getattr(view_func, "methods", None)
+        if provide_automatic_options is None:
+            provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
         if endpoint is None:
             if view_func is None:
                 raise TypeError("add_url_rule() needs an endpoint name or a view function")
@@ -222,6 +230,7 @@ class Trioframe(Dispatcher, Templating):
                 endpoint,
                 methods,
                 provide_automatic_options=provide_automatic_options,
+                required_methods=getattr(view_func, "required_methods", ()),
                 rule_class=self.url_rule_class,
                 **options,
             )

@@ -44,10 +44,12 @@ def make_rule(
     methods: Iterable[str] | None,
     *,
     provide_automatic_options: bool | None = None,
+    required_methods: Iterable[str] = (),
     rule_class: type[Rule] = Rule,
     **options: Any,
 ) -> Rule:
-    """Build a rule; ``GET`` when no methods are given, ``OPTIONS`` added unless handled.
+    """Build a rule; ``GET`` when no methods are given, ``OPTIONS`` added unless handled,
+    and ``required_methods`` always (as Flask reads them off a view function).
 
     Raises:
         TypeError: ``methods`` is a single string rather than a list of them.
@@ -58,6 +60,7 @@ def make_rule(
             "methods=['GET', 'POST']"
         )
     method_set = {method.upper() for method in methods} if methods is not None else {"GET"}
+    method_set |= {method.upper() for method in required_methods}
     if provide_automatic_options is None:
         provide_automatic_options = "OPTIONS" not in method_set
     if provide_automatic_options:

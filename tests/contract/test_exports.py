@@ -10,12 +10,13 @@ from werkzeug.local import LocalProxy
 
 import trioframe
 import trioframe.testing
+import trioframe.views
 
 if TYPE_CHECKING:
     import types
 
 
-@pytest.mark.parametrize("module", [trioframe, trioframe.testing])
+@pytest.mark.parametrize("module", [trioframe, trioframe.testing, trioframe.views])
 def test_all_lists_exactly_the_public_names(module: types.ModuleType) -> None:
     public = {
         name
@@ -28,7 +29,7 @@ def test_all_lists_exactly_the_public_names(module: types.ModuleType) -> None:
     assert module.__all__ == sorted(module.__all__)
 
 
-@pytest.mark.parametrize("module", [trioframe, trioframe.testing])
+@pytest.mark.parametrize("module", [trioframe, trioframe.testing, trioframe.views])
 def test_public_classes_show_the_public_module(module: types.ModuleType) -> None:
     for name in module.__all__:
         value = getattr(module, name)
@@ -37,7 +38,7 @@ def test_public_classes_show_the_public_module(module: types.ModuleType) -> None
 
 
 def test_every_public_name_is_documented() -> None:
-    for module in (trioframe, trioframe.testing):
+    for module in (trioframe, trioframe.testing, trioframe.views):
         for name in module.__all__:
             value = getattr(module, name)
             # The context globals are proxies; they are documented where they are defined.

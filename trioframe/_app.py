@@ -6,11 +6,10 @@ import logging
 import os
 import sys
 from functools import cached_property, partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 import trio
-from werkzeug.routing import Map, MapAdapter
-from werkzeug.sansio.utils import host_is_trusted
+from werkzeug.routing import Map
 
 from ._asgi import handle_connection
 from ._concurrency import call_maybe_async
@@ -18,27 +17,21 @@ from ._config import DEFAULT_CONFIG, Config
 from ._context import (
     AppContext,
     RequestContext,
-    current_request_context,
-    current_websocket_context,
-    has_request_context,
-    has_websocket_context,
 )
 from ._dispatch import Dispatcher
 from ._exceptions import (
-    BadRequest,
-    HTTPException,
-    OutsideContextError,
     SetupError,
 )
 from ._json import JSONProvider
-from ._request import BaseRequestWebsocket, Request
+from ._request import Request
 from ._response import Response
-from ._routing import Rule, build, make_rule, match
+from ._routing import Rule, make_rule
 from ._serving import hypercorn_config, serve_forever
 from ._serving_state import ServingState
 from ._sessions import SecureCookieSessionInterface, SessionInterface
 from ._setup import check_while_serving, setupmethod
 from ._templating import Templating
+from ._urls import URLs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -58,7 +51,7 @@ if TYPE_CHECKING:
     from .testing import TestApp, TestClient
 
 
-class Trioframe(Dispatcher, Templating):
+class Trioframe(Dispatcher, Templating, URLs):
     """A trioframe application: register views on it, then serve it with hypercorn's trio worker.
 
     ``app = Trioframe(__name__)`` is an ASGI 3 application. Each request is handled in its
@@ -385,115 +378,3 @@ class Trioframe(Dispatcher, Templating):
 
         client_class = self.test_client_class or TestClient
         return client_class(self)
-
-    @overload
-    def create_url_adapter(self, request: BaseRequestWebsocket) -> MapAdapter: ...
-    @overload
-    def create_url_adapter(self, request: None) -> MapAdapter | None: ...
-    def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:
-        """Bind the URL map to a request or websocket, or to ``SERVER_NAME`` without one.
-
-        URLs built for a request use ``SERVER_NAME`` when it is set, and the request's
-        ``Host`` header only otherwise.
-
-        Raises:
-            BadRequest: ``TRUSTED_HOSTS`` is set and the request's host is not among them.
-        """
-        if request is not None:
-            if not request.host and request.headers.get("host"):
-                # RFC 9112 3.2: an invalid Host header gets 400.
-                raise BadRequest(
-                    f"The Host header {request.headers['host']!r} is not a valid host name "
-                    "with an optional port."
-                )
-            trusted_hosts = self.config["TRUSTED_HOSTS"]
-            if trusted_hosts is not None and not host_is_trusted(
-                request.host, [host.lower() for host in trusted_hosts]
-            ):
-                raise BadRequest(
-                    f"The host {request.host!r} is not one this app serves; "
-                    "TRUSTED_HOSTS lists the ones it does."
-                )
-            return self.url_map.bind(
-                self.config["SERVER_NAME"] or request.host,
-                script_name=request.root_path or "/",
-                url_scheme=request.scheme,
-                default_method=request.method,
-                path_info=request.path,
-                query_args=request.query_string.decode("latin-1"),
-            )
-        server_name = self.config["SERVER_NAME"]
-        if server_name is None:
-            return None
-        return self.url_map.bind(
-            server_name,
-            script_name=self.config["APPLICATION_ROOT"],
-            url_scheme=self.config["PREFERRED_URL_SCHEME"],
-        )
-
-    def match_request(self, request: BaseRequestWebsocket, adapter: MapAdapter) -> None:
-        """Route a request or websocket: set ``url_rule`` and ``view_args``, or
-        ``routing_exception``."""
-        try:
-            request.url_rule, request.view_args = match(adapter, request.method)
-        except HTTPException as error:
-            request.routing_exception = error
-
-    def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
-        """Let the ``url_defaults`` functions fill in ``values`` for ``endpoint``: the app's,
-        then those of each blueprint the endpoint is in, outermost first."""
-        owners: list[str | None] = [None]
-        name, _, _ = endpoint.rpartition(".")
-        while name:
-            owners.insert(1, name)
-            name = name.rpartition(".")[0]
-        for owner in owners:
-            for func in self.url_default_functions.get(owner, ()):
-                func(endpoint, values)
-
-    def url_for(
-        self,
-        endpoint: str,
-        *,
-        _anchor: str | None = None,
-        _method: str | None = None,
-        _scheme: str | None = None,
-        _external: bool | None = None,
-        **values: Any,
-    ) -> str:
-        """Build a URL for ``endpoint``; see the module-level `url_for`."""
-        adapter: MapAdapter | None
-        blueprint: str | None = None
-        if has_request_context() or has_websocket_context():
-            context = (
-                current_request_context() if has_request_context() else current_websocket_context()
-            )
-            # No adapter means the host is not trusted: only SERVER_NAME can be used then.
-            adapter = context.url_adapter or self.create_url_adapter(None)
-            blueprint = context.connection.blueprint
-            if _external is None:
-                _external = _scheme is not None
-        else:
-            adapter = self.create_url_adapter(None)
-            if _external is None:
-                _external = True
-        if adapter is None:
-            raise OutsideContextError(
-                "url_for() needs a request with a trusted host to build URLs from, or "
-                "SERVER_NAME configured; call it inside a view, or set app.config['SERVER_NAME']"
-            )
-        if _scheme is not None and not _external:
-            raise ValueError("url_for(_scheme=...) needs _external=True")
-        if endpoint.startswith("."):
-            # Relative to the blueprint handling the request: ".index" is "<blueprint>.index".
-            endpoint = f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
-        self.inject_url_defaults(endpoint, values)
-        return build(
-            adapter,
-            endpoint,
-            values,
-            method=_method,
-            scheme=_scheme,
-            external=_external,
-            anchor=_anchor,
-        )

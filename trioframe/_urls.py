@@ -1,0 +1,148 @@
+"""The app's URLs: binding the URL map to a request, matching it, building URLs.
+
+`URLs` is a base of `Trioframe`, as `Templating` is: the routing half of what an app does,
+on werkzeug's map and adapters (see ``_routing`` for the rules themselves).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, overload
+
+from werkzeug.sansio.utils import host_is_trusted
+
+from ._context import (
+    current_request_context,
+    current_websocket_context,
+    has_request_context,
+    has_websocket_context,
+)
+from ._exceptions import BadRequest, HTTPException, OutsideContextError
+from ._routing import build, match
+
+if TYPE_CHECKING:
+    from werkzeug.routing import Map, MapAdapter
+
+    from ._config import Config
+    from ._request import BaseRequestWebsocket
+    from ._types import URLValuesCallable
+
+
+class URLs:
+    """Routing and URL building for `Trioframe`."""
+
+    # Provided by Trioframe.
+    config: Config
+    url_map: Map
+    url_default_functions: dict[str | None, list[URLValuesCallable]]
+
+    @overload
+    def create_url_adapter(self, request: BaseRequestWebsocket) -> MapAdapter: ...
+    @overload
+    def create_url_adapter(self, request: None) -> MapAdapter | None: ...
+    def create_url_adapter(self, request: BaseRequestWebsocket | None) -> MapAdapter | None:
+        """Bind the URL map to a request or websocket, or to ``SERVER_NAME`` without one.
+
+        URLs built for a request use ``SERVER_NAME`` when it is set, and the request's
+        ``Host`` header only otherwise.
+
+        Raises:
+            BadRequest: ``TRUSTED_HOSTS`` is set and the request's host is not among them.
+        """
+        if request is not None:
+            if not request.host and request.headers.get("host"):
+                # RFC 9112 3.2: an invalid Host header gets 400.
+                raise BadRequest(
+                    f"The Host header {request.headers['host']!r} is not a valid host name "
+                    "with an optional port."
+                )
+            trusted_hosts = self.config["TRUSTED_HOSTS"]
+            if trusted_hosts is not None and not host_is_trusted(
+                request.host, [host.lower() for host in trusted_hosts]
+            ):
+                raise BadRequest(
+                    f"The host {request.host!r} is not one this app serves; "
+                    "TRUSTED_HOSTS lists the ones it does."
+                )
+            return self.url_map.bind(
+                self.config["SERVER_NAME"] or request.host,
+                script_name=request.root_path or "/",
+                url_scheme=request.scheme,
+                default_method=request.method,
+                path_info=request.path,
+                query_args=request.query_string.decode("latin-1"),
+            )
+        server_name = self.config["SERVER_NAME"]
+        if server_name is None:
+            return None
+        return self.url_map.bind(
+            server_name,
+            script_name=self.config["APPLICATION_ROOT"],
+            url_scheme=self.config["PREFERRED_URL_SCHEME"],
+        )
+
+    def match_request(self, request: BaseRequestWebsocket, adapter: MapAdapter) -> None:
+        """Route a request or websocket: set ``url_rule`` and ``view_args``, or
+        ``routing_exception``."""
+        try:
+            request.url_rule, request.view_args = match(adapter, request.method)
+        except HTTPException as error:
+            request.routing_exception = error
+
+    def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
+        """Let the ``url_defaults`` functions fill in ``values`` for ``endpoint``: the app's,
+        then those of each blueprint the endpoint is in, outermost first."""
+        owners: list[str | None] = [None]
+        name, _, _ = endpoint.rpartition(".")
+        while name:
+            owners.insert(1, name)
+            name = name.rpartition(".")[0]
+        for owner in owners:
+            for func in self.url_default_functions.get(owner, ()):
+                func(endpoint, values)
+
+    def url_for(
+        self,
+        endpoint: str,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values: Any,
+    ) -> str:
+        """Build a URL for ``endpoint``; see the module-level `url_for`."""
+        adapter: MapAdapter | None
+        blueprint: str | None = None
+        if has_request_context() or has_websocket_context():
+            context = (
+                current_request_context() if has_request_context() else current_websocket_context()
+            )
+            # No adapter means the host is not trusted: only SERVER_NAME can be used then.
+            adapter = context.url_adapter or self.create_url_adapter(None)
+            blueprint = context.connection.blueprint
+            if _external is None:
+                _external = _scheme is not None
+        else:
+            adapter = self.create_url_adapter(None)
+            if _external is None:
+                _external = True
+        if adapter is None:
+            raise OutsideContextError(
+                "url_for() needs a request with a trusted host to build URLs from, or "
+                "SERVER_NAME configured; call it inside a view, or set app.config['SERVER_NAME']"
+            )
+        if _scheme is not None and not _external:
+            raise ValueError("url_for(_scheme=...) needs _external=True")
+        if endpoint.startswith("."):
+            # Relative to the blueprint handling the request: ".index" is "<blueprint>.index".
+            endpoint = f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
+        self.inject_url_defaults(endpoint, values)
+        return build(
+            adapter,
+            endpoint,
+            values,
+            method=_method,
+            scheme=_scheme,
+            external=_external,
+            anchor=_anchor,
+        )

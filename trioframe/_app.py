@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from ._blueprint import Blueprint
     from ._scaffold import T_serving, T_teardown, T_while_serving
     from ._types import (
+        ASGIApp,
         ASGIReceive,
         ASGIScope,
         ASGISend,
@@ -107,6 +108,10 @@ class Trioframe(Dispatcher, Templating, URLs):
         self.teardown_appcontext_funcs: list[TeardownCallable] = []
         #: ``while_serving`` generator functions: started in order, finished in reverse.
         self.while_serving_funcs: list[WhileServingCallable] = []
+        #: The ASGI app the server calls, through ``app(scope, receive, send)``. Wrap it to
+        #: add ASGI middleware that every way of serving (the test client, ``app.run()``,
+        #: ``trioframe run``) goes through: ``app.asgi_app = Middleware(app.asgi_app)``.
+        self.asgi_app: ASGIApp = self._asgi_app
         #: Registered blueprints by their full (dotted) name.
         self.blueprints: dict[str, Blueprint] = {}
         self._got_first_request = False
@@ -170,7 +175,10 @@ class Trioframe(Dispatcher, Templating, URLs):
     # gracefully, instead of tearing through one request (Trio's KI protection).
     @trio.lowlevel.enable_ki_protection
     async def __call__(self, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
-        """The ASGI 3 entry point."""
+        """The ASGI 3 entry point: calls `asgi_app`, where middleware goes."""
+        await self.asgi_app(scope, receive, send)
+
+    async def _asgi_app(self, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
         await handle_connection(self, scope, receive, send)
 
     # Registration ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import socket as _socket
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import trio
 from hypercorn.events import Closed, RawData
@@ -37,7 +37,7 @@ from ._types import CONTINUE_EXTENSION
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from hypercorn.config import Config
     from hypercorn.typing import AppWrapper, ASGIReceiveCallable, ASGISendCallable, Scope
@@ -282,7 +282,7 @@ class _ConnectionApp:
 
     def __init__(self, app: AppWrapper, connection: Connection) -> None:
         self._app = app
-        self._extension = {"send": connection.send_continue}
+        self._extension = _ContinueExtension(connection.send_continue)
 
     async def __call__(
         self,
@@ -295,6 +295,24 @@ class _ConnectionApp:
         if scope["type"] == "http":
             scope["extensions"][CONTINUE_EXTENSION] = self._extension
         await self._app(scope, receive, send, sync_spawn, call_soon)
+
+
+class _ContinueExtension(dict[str, Any]):
+    """The `CONTINUE_EXTENSION` entry of a scope: ``{"send": <the connection's sender>}``.
+
+    ASGI middleware may deep-copy the scope (hypercorn's ``ProxyFixMiddleware`` does); a
+    copy of this entry is the entry itself, since what it names is the live connection,
+    which cannot and must not be copied.
+    """
+
+    def __init__(self, send: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(send=send)
+
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        return self
 
 
 class ServerStop:

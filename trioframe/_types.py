@@ -138,6 +138,8 @@ CONTINUE_EXTENSION = "trioframe.continue"
 ASGIScope: TypeAlias = Mapping[str, Any]
 ASGIReceive: TypeAlias = Callable[[], Awaitable[Any]]
 ASGISend: TypeAlias = Callable[[Any], Awaitable[None]]
+#: Any ASGI 3 callable, middleware included (their scope types vary).
+ASGIApp: TypeAlias = Callable[..., Awaitable[None]]
 
 # What a view, a hook or an error handler may return.
 HeadersValue: TypeAlias = "Headers | Mapping[str, str | Iterable[str]] | Iterable[tuple[str, str]]"

@@ -16,6 +16,6 @@ async def whoami() -> dict[str, str | None]:
 
 # docs: start proxy
 # Behind one reverse proxy: believe its X-Forwarded-For, -Proto and -Host headers, and only
-# the last hop of each, which the proxy itself added.
-proxied_app = ProxyFixMiddleware(app, mode="legacy", trusted_hops=1)
+# the last hop of each, which the proxy itself added (werkzeug's ProxyFix, for ASGI).
+app.asgi_app = ProxyFixMiddleware(app.asgi_app, mode="legacy", trusted_hops=1)
 # docs: end proxy

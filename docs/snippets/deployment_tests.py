@@ -7,7 +7,7 @@ from typing import Any
 
 import trio
 
-from .deployment import proxied_app
+from .deployment import app
 
 
 async def test_the_forwarded_headers_are_believed() -> None:
@@ -45,7 +45,7 @@ async def test_the_forwarded_headers_are_believed() -> None:
         if message["type"] == "http.response.body" and not message.get("more_body"):
             done.set()
 
-    await proxied_app(scope, receive, send)  # type: ignore[arg-type]
+    await app(scope, receive, send)
     assert json.loads(sent[1]["body"]) == {
         "client": "203.0.113.7",
         "scheme": "https",

@@ -7,6 +7,7 @@ Ctrl-C (SIGINT). Every wait is bounded; the assertions are about outcomes, not s
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -20,6 +21,7 @@ import trio_websocket
 from tests.support.e2e_app import create_app
 from tests.support.leaks import counting_tasks
 from tests.support.loopback import WAIT_S, http_get, running_server, serve, websocket_to
+from trioframe.testing._wire import http_exchange
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -245,3 +247,34 @@ async def test_reload_serves_the_changed_code(tmp_path: Path) -> None:
         with trio.fail_after(WAIT_S):
             assert await http_get("127.0.0.1", port, "/") == (200, b"second version")
         assert await server.interrupt_and_wait() == 0
+
+
+MIDDLEWARE_APP = "docs.snippets.deployment:app"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("-m", "trioframe", "run", MIDDLEWARE_APP, "--port", "0"),
+        ("-c", "from docs.snippets.deployment import app; app.run(port=0)"),
+    ],
+    ids=["trioframe-run", "app-run"],
+)
+async def test_asgi_middleware_runs_however_the_app_is_served(command: tuple[str, ...]) -> None:
+    forwarded = [
+        ("X-Forwarded-Proto", "https"),
+        ("X-Forwarded-For", "203.0.113.9"),
+        ("X-Forwarded-Host", "shop.example.com"),
+    ]
+    async with running_server(*command) as server:
+        port = await server.wait_for_port()
+        with trio.fail_after(WAIT_S):
+            async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
+                headers = [("Host", f"127.0.0.1:{port}"), *forwarded]
+                response = await http_exchange(stream, "GET", "/whoami", headers=headers)
+        assert await server.interrupt_and_wait() == 0
+    assert json.loads(response.body) == {
+        "scheme": "https",
+        "client": "203.0.113.9",
+        "host": "shop.example.com",
+    }

@@ -11,7 +11,17 @@ import trio
 import trio.testing
 from werkzeug.datastructures import MultiDict
 
-from trioframe import FileStorage, Response, Trioframe, redirect, request, url_for
+from trioframe import (
+    FileStorage,
+    Response,
+    Trioframe,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from trioframe.testing import TestClient
 
 
@@ -236,3 +246,48 @@ async def test_extension_messages_are_ignored() -> None:
 
     response = await EarlyHints("hints").test_client().get("/")
     assert await response.get_data() == b"ok"
+
+
+async def test_async_with_keeps_the_last_request_s_context(app: Trioframe) -> None:
+    app.secret_key = "test secret"
+
+    @app.post("/login/<name>")
+    async def login(name: str) -> str:
+        session["user"] = name
+        g.seen = f"seen {name}"
+        return "in"
+
+    async with app.test_client() as client:
+        await client.post("/login/ada", query_string={"next": "/home"})
+        assert request.path == "/login/ada"  # as the view left them
+        assert request.args["next"] == "/home"
+        assert session["user"] == "ada"
+        assert g.seen == "seen ada"
+        await client.post("/login/grace")
+        assert session["user"] == "grace"  # the last request's
+    assert not has_request_context()  # gone with the block
+    plain = app.test_client()
+    await plain.post("/login/bob")
+    assert not has_request_context()  # only kept inside the block
+    with pytest.raises(RuntimeError, match="entered once at a time"):
+        async with plain, plain:
+            pass  # pragma: no cover
+
+
+async def test_trace_and_scope_base(app: Trioframe, client: TestClient) -> None:
+    @app.route("/echo", methods=["TRACE"])
+    async def echo() -> dict[str, Any]:
+        return {
+            "method": request.method,
+            "client": request.remote_addr,
+            "state": request.scope["state"],
+        }
+
+    response = await client.trace(
+        "/echo", scope_base={"client": ("203.0.113.5", 1234), "state": {"tenant": "acme"}}
+    )
+    assert await response.get_json() == {
+        "method": "TRACE",
+        "client": "203.0.113.5",
+        "state": {"tenant": "acme"},
+    }

@@ -132,6 +132,9 @@ class LifespanShutdownCompleteEvent(TypedDict):
 #: The ASGI extension trioframe's own server adds to ``http`` scopes: its ``"send"`` is an
 #: async function that sends the ``100 Continue`` a client may wait for before its body.
 CONTINUE_EXTENSION = "trioframe.continue"
+#: The scope extension through which the test client keeps a request's context:
+#: ``{"keep": callable}``, called with the request context once it is pushed.
+PRESERVE_CONTEXT_EXTENSION = "trioframe.preserve_context"
 
 # The raw ASGI boundary: servers pass plain dicts of their own types, so the entry point takes
 # any mapping and the handlers narrow it to the TypedDicts above once the scope type is known.

@@ -10,7 +10,7 @@ import trio.testing
 import trio_websocket
 
 from examples.ticker import app as ticker_app
-from trioframe import Trioframe, websocket
+from trioframe import Trioframe, request, websocket
 from trioframe.testing import WireServer
 
 from .quickstart import app
@@ -46,6 +46,17 @@ async def test_orders(client: TestClient) -> None:
 
 
 # docs: end http
+
+
+# docs: start preserve
+async def test_the_order_request_as_the_view_left_it() -> None:
+    async with app.test_client() as client:
+        await client.post("/orders", json={"item": "scones"})
+        assert request.method == "POST"  # the last request's context, kept for the test
+        assert (await request.get_json())["item"] == "scones"
+
+
+# docs: end preserve
 
 
 # docs: start clock

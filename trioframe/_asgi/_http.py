@@ -26,6 +26,7 @@ import trio
 
 from trioframe._concurrency import LoneError, calling_before_first_wait
 from trioframe._context import RequestContext
+from trioframe._types import PRESERVE_CONTEXT_EXTENSION
 
 from ._translate import build_request, send_response
 
@@ -140,6 +141,9 @@ async def _serve(
 ) -> None:
     ctx = RequestContext(app, request)
     ctx.push()
+    keeper = request.scope.get("extensions", {}).get(PRESERVE_CONTEXT_EXTENSION)
+    if keeper is not None:
+        keeper["keep"](ctx)  # the test client's `async with`: see TestClient
     error: Exception | None = None
     try:
         response, error = await calling_before_first_wait(_respond(app, ctx), exchange.start_pump)

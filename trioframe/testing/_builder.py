@@ -53,6 +53,8 @@ class TestRequest:
     root_path: str = ""
     http_version: str = "1.1"
     extensions: dict[str, dict[object, object]] = field(default_factory=dict)
+    #: Scope entries that replace what the request would make (Quart's ``scope_base``).
+    scope_base: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -102,6 +104,7 @@ class TestRequest:
             "client": CLIENT_ADDRESS,
             "server": (self.host.partition(":")[0], _port(self.scheme, self.host)),
             "extensions": self.extensions,
+            **self.scope_base,  # type: ignore[typeddict-item]  # the test's own entries
         }
 
 
@@ -158,6 +161,7 @@ def make_test_request(
     scheme: str = "http",
     root_path: str = "",
     http_version: str = "1.1",
+    scope_base: Mapping[str, Any] | None = None,
 ) -> TestRequest:
     """Build a `TestRequest`; a full URL as ``path`` sets the scheme and host too.
 
@@ -213,6 +217,7 @@ def make_test_request(
         body=body,
         root_path=root_path,
         http_version=http_version,
+        scope_base=dict(scope_base or {}),
     )
 
 

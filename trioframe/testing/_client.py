@@ -7,6 +7,7 @@ threads, trio's ``MockClock`` works, and an exception the app lets through (with
 
 from __future__ import annotations
 
+import contextlib
 import email.message
 import http.client
 import http.cookiejar
@@ -15,12 +16,15 @@ from collections import deque
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
+from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack, cast
 from urllib.parse import urljoin, urlsplit
 
 import trio
 from werkzeug.datastructures import Headers
 from werkzeug.http import dump_cookie
+
+from trioframe._context import activated
+from trioframe._types import PRESERVE_CONTEXT_EXTENSION
 
 from ._builder import FileValue, QueryValue, TestRequest, make_test_request
 from ._response import TestResponse
@@ -28,10 +32,12 @@ from ._websocket import TestWebsocketConnection
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
+    from types import TracebackType
 
     from werkzeug.datastructures import MultiDict
 
     from trioframe._app import Trioframe
+    from trioframe._context import RequestContext
     from trioframe._sessions import Session
     from trioframe._types import HeadersValue, HTTPScope
 
@@ -56,6 +62,7 @@ class RequestOptions(TypedDict, total=False):
     scheme: str
     root_path: str
     http_version: str
+    scope_base: Mapping[str, Any] | None
 
 
 class TestClient:
@@ -63,8 +70,14 @@ class TestClient:
 
     Each method takes the path (or a full URL) and the `RequestOptions`: ``query_string``,
     ``headers``, one body argument (``json``, ``form`` with optional ``files``, or ``data``),
-    ``auth=(user, password)`` for Basic auth, and ``follow_redirects``. Cookies the app sets
+    ``auth=(user, password)`` for Basic auth, ``scope_base`` (ASGI scope entries that
+    replace the ones the request would have), and ``follow_redirects``. Cookies the app sets
     are kept and sent back, as a browser would.
+
+    Inside ``async with app.test_client() as client:``, the context of the last request
+    stays active in the test until the next request or the end of the block, so the test
+    can look at ``request``, ``session`` and ``g`` as the view left them (Quart's
+    ``preserve_context``); its teardown functions have run already.
 
     Args:
         app: The application under test.
@@ -77,6 +90,33 @@ class TestClient:
         self.app = app
         #: The cookies kept between requests (a standard library ``CookieJar``).
         self.cookie_jar = http.cookiejar.CookieJar() if use_cookies else None
+        self._preserving = False
+        self._kept: RequestContext | None = None
+        self._active = contextlib.ExitStack()
+
+    async def __aenter__(self) -> Self:
+        """Keep each request's context active in the test until the next one."""
+        await trio.lowlevel.checkpoint()
+        if self._preserving:
+            raise RuntimeError(
+                "This test client is already in an 'async with' block; a client can be "
+                "entered once at a time"
+            )
+        self._preserving = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._preserving = False
+        self._active.close()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    def _keep(self, context: RequestContext) -> None:
+        self._kept = context
 
     async def open(
         self,
@@ -171,6 +211,16 @@ class TestClient:
     ) -> TestResponse:
         """Send a ``HEAD`` request; see `open`."""
         return await self.open(path, method="HEAD", follow_redirects=follow_redirects, **options)
+
+    async def trace(
+        self,
+        path: str = "/",
+        *,
+        follow_redirects: bool = False,
+        **options: Unpack[RequestOptions],
+    ) -> TestResponse:
+        """Send a ``TRACE`` request; see `open`."""
+        return await self.open(path, method="TRACE", follow_redirects=follow_redirects, **options)
 
     async def options(
         self,
@@ -304,9 +354,17 @@ class TestClient:
         return headers
 
     async def _send(self, request: TestRequest) -> TestResponse:
-        status, raw_headers, body = await call_app(
-            self.app, replace(request, headers=self._with_cookies(request)).scope(), request.body
-        )
+        sent = replace(request, headers=self._with_cookies(request))
+        if self._preserving:
+            self._active.close()  # the previous request's context
+            extension: dict[str, dict[object, object]] = {
+                PRESERVE_CONTEXT_EXTENSION: {"keep": self._keep}
+            }
+            sent = replace(sent, extensions={**sent.extensions, **extension})
+        status, raw_headers, body = await call_app(self.app, sent.scope(), request.body)
+        if self._preserving and self._kept is not None:
+            kept, self._kept = self._kept, None
+            self._active.enter_context(activated(kept))
         response = TestResponse.from_asgi(status, raw_headers, body)
         response.request = request
         self._store_cookies(request, response.headers)

@@ -12,6 +12,7 @@ import trio
 from werkzeug.routing import Map
 
 from ._asgi import handle_connection
+from ._commands import AppGroup
 from ._concurrency import call_maybe_async
 from ._config import DEFAULT_CONFIG, Config
 from ._context import (
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
         ViewCallable,
         WhileServingCallable,
     )
-    from .testing import TestApp, TestClient
+    from .testing import TestApp, TestClient, TestCliRunner
 
 
 class Trioframe(Dispatcher, Templating, URLs):
@@ -108,6 +109,9 @@ class Trioframe(Dispatcher, Templating, URLs):
         self.teardown_appcontext_funcs: list[TeardownCallable] = []
         #: ``while_serving`` generator functions: started in order, finished in reverse.
         self.while_serving_funcs: list[WhileServingCallable] = []
+        #: Custom commands: ``@app.cli.command()``, run with ``trioframe --app module:app
+        #: <command>`` in an application context (see `AppGroup`).
+        self.cli = AppGroup(self.name)
         #: The ASGI app the server calls, through ``app(scope, receive, send)``. Wrap it to
         #: add ASGI middleware that every way of serving (the test client, ``app.run()``,
         #: ``trioframe run``) goes through: ``app.asgi_app = Middleware(app.asgi_app)``.
@@ -379,6 +383,14 @@ class Trioframe(Dispatcher, Templating, URLs):
         from .testing._builder import build_test_request
 
         return RequestContext(self, build_test_request(self, path, **kwargs))
+
+    def test_cli_runner(self, **kwargs: Any) -> TestCliRunner:
+        """A click test runner for the app's custom commands:
+        ``app.test_cli_runner().invoke(args=["create-user", "ada"])``. See
+        `trioframe.testing.TestCliRunner`."""
+        from .testing import TestCliRunner
+
+        return TestCliRunner(self, **kwargs)
 
     def test_client(self) -> TestClient:
         """A client that calls this app in the test's own Trio run; see `TestClient`."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._commands import AppGroup
 from ._exceptions import SetupError
 from ._scaffold import (
     Scaffold,
@@ -101,6 +102,10 @@ def join_names(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+#: ``cli_group`` not given: the blueprint's own name.
+_OWN_NAME: Any = object()
+
+
 class Blueprint(Scaffold):
     """A group of views, websockets, hooks and error handlers, registered on an app later.
 
@@ -119,6 +124,8 @@ class Blueprint(Scaffold):
         template_folder: A folder of templates, searched after the app's own.
         url_prefix: A path put before every rule of the blueprint.
         url_defaults: Default values for the view arguments of every rule.
+        cli_group: The command group ``bp.cli``'s commands join the app's under; the
+            blueprint's name by default, ``None`` for among the app's own.
         root_path: The folder the other folders are relative to; by default the module's.
 
     Raises:
@@ -136,6 +143,7 @@ class Blueprint(Scaffold):
         url_prefix: str | None = None,
         url_defaults: dict[str, Any] | None = None,
         root_path: str | None = None,
+        cli_group: str | None = _OWN_NAME,
     ) -> None:
         super().__init__(
             import_name,
@@ -157,6 +165,10 @@ class Blueprint(Scaffold):
         self.deferred_functions: list[Callable[[BlueprintSetupState], None]] = []
         self._blueprints: list[tuple[Blueprint, dict[str, Any]]] = []
         self._registered = False
+        #: Custom commands: ``@bp.cli.command()``. They join the app's under ``cli_group``
+        #: (the blueprint's name by default; ``None`` puts them among the app's own).
+        self.cli = AppGroup(name if cli_group is _OWN_NAME else cli_group)
+        self.cli_group = name if cli_group is _OWN_NAME else cli_group
 
     def __repr__(self) -> str:
         return f"<Blueprint {self.name!r}>"
@@ -253,6 +265,7 @@ class Blueprint(Scaffold):
         app.blueprints[state.name] = self
         self._registered = True
         self._merge_into(app, state.name)
+        self._add_commands(app, options.get("cli_group", self.cli_group))
         if self.has_static_folder:
             state.add_url_rule(
                 f"{self.static_url_path}/<path:filename>", "static", self.send_static_file
@@ -266,6 +279,16 @@ class Blueprint(Scaffold):
             )
             nested["name_prefix"] = state.name
             child.register(app, nested)
+
+    def _add_commands(self, app: Trioframe, cli_group: str | None) -> None:
+        """Add the blueprint's commands to ``app.cli``, in their group or among its own."""
+        if not self.cli.commands:
+            return
+        if cli_group is None:
+            app.cli.commands.update(self.cli.commands)
+        else:
+            group = AppGroup(cli_group, commands=self.cli.commands)
+            app.cli.add_command(group)
 
     def _merge_into(self, app: Trioframe, name: str) -> None:
         """Put this blueprint's hooks and error handlers on the app under ``name``."""

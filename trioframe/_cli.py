@@ -1,26 +1,71 @@
-"""The ``trioframe`` command: ``trioframe run module:app`` and ``trioframe routes module:app``."""
+"""The ``trioframe`` command: ``trioframe run module:app``, ``trioframe routes module:app``,
+and an app's custom commands, ``trioframe --app module:app <command>``."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
 import click
 from hypercorn.utils import LifespanFailureError
 
+from ._commands import ScriptInfo
 from ._serving import hypercorn_config, load_app, serve_forever
 from ._workers import run_workers
 
 if TYPE_CHECKING:
     from ._app import Trioframe
 
+#: The environment variable that names the app, as ``--app`` does.
+APP_ENVVAR = "TRIOFRAME_APP"
 #: Methods every rule answers implicitly, left out of the routes table.
 _IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
 
 
-@click.group()
+class TrioframeGroup(click.Group):
+    """trioframe's own commands, and those of the app ``--app`` names."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        app = _given_app(ctx)
+        if app is not None:
+            names.update(app.cli.list_commands(ctx))
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            app = _given_app(ctx)
+            if app is not None:
+                command = app.cli.get_command(ctx, cmd_name)
+        return command
+
+
+def _given_app(ctx: click.Context) -> Trioframe | None:
+    """The app ``--app`` or ``TRIOFRAME_APP`` names, loaded once; ``None`` without one."""
+    info = ctx.ensure_object(ScriptInfo)
+    if info.app is None and os.environ.get(APP_ENVVAR):
+        info.app = load_app_or_exit(os.environ[APP_ENVVAR])
+    return info.app
+
+
+def _load_app_option(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.ensure_object(ScriptInfo).app = load_app_or_exit(value)
+
+
+@click.group(cls=TrioframeGroup)
+@click.option(
+    "--app",
+    metavar="APP",
+    is_eager=True,  # before --help, which then lists the app's commands too
+    expose_value=False,
+    callback=_load_app_option,
+    help=f"The app whose custom commands to offer (or set {APP_ENVVAR}).",
+)
 def main() -> None:
-    """Serve and inspect trioframe apps.
+    """Serve and inspect trioframe apps, and run their custom commands.
 
     APP is the module and the app object in it, as module:app or path/to/file.py:app.
     """

@@ -1,0 +1,15 @@
+"""The custom command at work, through the app's test runner."""
+
+from __future__ import annotations
+
+from .commands import app, users
+
+
+# docs: start test
+def test_create_user() -> None:  # plain def: the command starts its own Trio run
+    result = app.test_cli_runner().invoke(args=["create-user", "ada"])
+    assert result.output == "Created ada\n"
+    assert users["ada"] == "created"
+
+
+# docs: end test

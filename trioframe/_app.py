@@ -68,6 +68,14 @@ class Trioframe(Dispatcher, Templating, URLs):
         template_folder: The folder `render_template` looks in first.
         root_path: The folder that relative paths (folders, config files) start from; by
             default the folder of ``import_name``.
+        host_matching: Route by the whole host: each rule names its ``host`` (which may
+            hold variables, ``<user>.example.com``).
+        static_host: With ``host_matching``, the host static files are served from.
+        subdomain_matching: Route by the subdomain of ``SERVER_NAME`` the request was
+            made to: rules and blueprints name their ``subdomain``.
+
+    Raises:
+        SetupError: ``host_matching`` and ``static_host`` do not go together.
     """
 
     request_class: type[Request] = Request
@@ -87,6 +95,9 @@ class Trioframe(Dispatcher, Templating, URLs):
         static_url_path: str | None = None,
         template_folder: str | os.PathLike[str] | None = "templates",
         root_path: str | None = None,
+        host_matching: bool = False,
+        static_host: str | None = None,
+        subdomain_matching: bool = False,
     ) -> None:
         super().__init__(
             import_name,
@@ -98,7 +109,9 @@ class Trioframe(Dispatcher, Templating, URLs):
         #: The configuration; see `Config` and ``DEFAULT_CONFIG``.
         self.config = self.config_class(self.root_path, DEFAULT_CONFIG)
         #: werkzeug's URL map; add converters with ``url_map.converters["name"] = cls``.
-        self.url_map = Map()
+        self.url_map = Map(host_matching=host_matching)
+        #: Whether routes match the subdomain of ``SERVER_NAME`` a request was made to.
+        self.subdomain_matching = subdomain_matching
         #: Serialises and parses JSON for views, ``jsonify`` and requests.
         self.json = self.json_provider_class(self)
         #: ``before_serving`` functions, run at startup in registration order.
@@ -123,8 +136,17 @@ class Trioframe(Dispatcher, Templating, URLs):
         #: handler, the websocket handler and servers share. Not for views.
         self.serving_state = ServingState(self.name)
         if self.has_static_folder:
+            if bool(static_host) != host_matching:
+                raise SetupError(
+                    "static_host goes with host_matching=True, and host_matching needs it: "
+                    "name the host static files are served from, or pass "
+                    "static_folder=None"
+                )
             self.add_url_rule(
-                f"{self.static_url_path}/<path:filename>", "static", self.send_static_file
+                f"{self.static_url_path}/<path:filename>",
+                "static",
+                self.send_static_file,
+                host=static_host,
             )
 
     @cached_property
@@ -249,9 +271,9 @@ class Trioframe(Dispatcher, Templating, URLs):
 
         Args:
             blueprint: The blueprint.
-            options: ``url_prefix`` (instead of the blueprint's own), ``name`` (to register
-                one blueprint twice under two names), ``url_defaults`` (default view
-                arguments for its rules).
+            options: ``url_prefix`` and ``subdomain`` (instead of the blueprint's own; ``None``
+                keeps its own), ``name`` (to register one blueprint twice under two names),
+                ``url_defaults`` (default view arguments for its rules), ``cli_group``.
 
         Raises:
             SetupError: the name is taken, or the app has begun serving.

@@ -63,6 +63,9 @@ class BlueprintSetupState:
         #: The prefix given at registration; ``None`` (or none given) means the blueprint's
         #: own, as in Flask.
         self.url_prefix: str | None = _given_or_own(options, "url_prefix", blueprint.url_prefix)
+        #: The subdomain its rules answer on (with ``subdomain_matching``); ``None`` for the
+        #: app's default.
+        self.subdomain: str | None = _given_or_own(options, "subdomain", blueprint.subdomain)
         self.url_defaults = {**blueprint.url_values_defaults, **options.get("url_defaults", {})}
 
     def add_url_rule(
@@ -81,6 +84,8 @@ class BlueprintSetupState:
         defaults = self.url_defaults
         if "defaults" in options:
             defaults = {**defaults, **options.pop("defaults")}
+        if self.subdomain is not None:
+            options.setdefault("subdomain", self.subdomain)
         self.app.add_url_rule(
             rule,
             f"{self.name}.{endpoint}",
@@ -126,6 +131,9 @@ class Blueprint(Scaffold):
         url_defaults: Default values for the view arguments of every rule.
         cli_group: The command group ``bp.cli``'s commands join the app's under; the
             blueprint's name by default, ``None`` for among the app's own.
+        subdomain: The subdomain of ``SERVER_NAME`` the blueprint's rules answer on (the
+            app needs ``subdomain_matching=True``); nested blueprints' subdomains stack:
+            ``"v1"`` inside ``"api"`` is ``"v1.api"``.
         root_path: The folder the other folders are relative to; by default the module's.
 
     Raises:
@@ -144,6 +152,7 @@ class Blueprint(Scaffold):
         url_defaults: dict[str, Any] | None = None,
         root_path: str | None = None,
         cli_group: str | None = _OWN_NAME,
+        subdomain: str | None = None,
     ) -> None:
         super().__init__(
             import_name,
@@ -161,6 +170,7 @@ class Blueprint(Scaffold):
             )
         self.name = name
         self.url_prefix = url_prefix
+        self.subdomain = subdomain
         self.url_values_defaults: dict[str, Any] = dict(url_defaults or {})
         self.deferred_functions: list[Callable[[BlueprintSetupState], None]] = []
         self._blueprints: list[tuple[Blueprint, dict[str, Any]]] = []
@@ -278,6 +288,11 @@ class Blueprint(Scaffold):
                 state.url_prefix, _given_or_own(child_options, "url_prefix", child.url_prefix)
             )
             nested["name_prefix"] = state.name
+            inner = _given_or_own(child_options, "subdomain", child.subdomain)
+            if inner is not None and state.subdomain is not None:
+                nested["subdomain"] = f"{inner}.{state.subdomain}"  # nested: "api.v1" ...
+            else:
+                nested["subdomain"] = inner if inner is not None else state.subdomain
             child.register(app, nested)
 
     def _add_commands(self, app: Trioframe, cli_group: str | None) -> None:

@@ -16,7 +16,7 @@ from ._context import (
     has_request_context,
     has_websocket_context,
 )
-from ._exceptions import BadRequest, HTTPException, OutsideContextError
+from ._exceptions import BadRequest, HTTPException, NotFound, OutsideContextError
 from ._routing import build, match
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class URLs:
     # Provided by Trioframe.
     config: Config
     url_map: Map
+    subdomain_matching: bool
     url_default_functions: dict[str | None, list[URLValuesCallable]]
 
     @overload
@@ -47,6 +48,7 @@ class URLs:
 
         Raises:
             BadRequest: ``TRUSTED_HOSTS`` is set and the request's host is not among them.
+            NotFound: subdomains are matched and the host is outside ``SERVER_NAME``.
         """
         if request is not None:
             if not request.host and request.headers.get("host"):
@@ -63,8 +65,10 @@ class URLs:
                     f"The host {request.host!r} is not one this app serves; "
                     "TRUSTED_HOSTS lists the ones it does."
                 )
+            server_name, subdomain = self._server_name_and_subdomain(request.host)
             return self.url_map.bind(
-                self.config["SERVER_NAME"] or request.host,
+                server_name,
+                subdomain=subdomain,
                 script_name=request.root_path or "/",
                 url_scheme=request.scheme,
                 default_method=request.method,
@@ -79,6 +83,27 @@ class URLs:
             script_name=self.config["APPLICATION_ROOT"],
             url_scheme=self.config["PREFERRED_URL_SCHEME"],
         )
+
+    def _server_name_and_subdomain(self, host: str) -> tuple[str, str | None]:
+        """What to bind the URL map to for a request to ``host``, as Flask binds it: the
+        host itself when matching hosts; else ``SERVER_NAME`` and, when matching
+        subdomains, the part of the host before it.
+
+        Raises:
+            NotFound: subdomains are matched and ``host`` is outside ``SERVER_NAME`` (where
+                werkzeug would let a ``<variable>`` subdomain match anything).
+        """
+        server_name: str | None = self.config["SERVER_NAME"]
+        if self.url_map.host_matching:
+            return host, None
+        if not (self.subdomain_matching and server_name):
+            return server_name or host, self.url_map.default_subdomain or ""
+        server_name = server_name.lower()
+        if host == server_name:
+            return server_name, ""
+        if host.endswith(f".{server_name}"):
+            return server_name, host[: -len(server_name) - 1]
+        raise NotFound(f"This app serves {server_name} and its subdomains, not {host}.")
 
     def match_request(self, request: BaseRequestWebsocket, adapter: MapAdapter) -> None:
         """Route a request or websocket: set ``url_rule`` and ``view_args``, or

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from trioframe._request import Request
     from trioframe._types import HeadersValue, HTTPScope, WebsocketScope
 
-#: The host a test request is addressed to unless its URL names another.
+#: The host a test request is addressed to unless its URL or ``SERVER_NAME`` names another.
 DEFAULT_HOST = "localhost"
 #: The client address the app sees.
 CLIENT_ADDRESS = ("127.0.0.1", 50000)
@@ -162,8 +162,10 @@ def make_test_request(
     root_path: str = "",
     http_version: str = "1.1",
     scope_base: Mapping[str, Any] | None = None,
+    subdomain: str | None = None,
 ) -> TestRequest:
-    """Build a `TestRequest`; a full URL as ``path`` sets the scheme and host too.
+    """Build a `TestRequest`; a full URL as ``path`` sets the scheme and host too, and
+    ``subdomain`` puts the request on that subdomain of ``SERVER_NAME`` (or ``localhost``).
 
     Raises:
         TypeError: more than one of ``json``, ``form``/``files`` and ``data`` was given,
@@ -184,7 +186,10 @@ def make_test_request(
     if url.query and query_string is not None:
         raise TypeError("Give the query either in the path or as query_string=, not both")
     request_headers = Headers(headers) if headers is not None else Headers()
-    host = url.netloc or request_headers.get("Host") or DEFAULT_HOST
+    host = url.netloc or request_headers.get("Host") or app.config["SERVER_NAME"] or DEFAULT_HOST
+    if subdomain is not None and not url.netloc:
+        host = f"{subdomain}.{app.config['SERVER_NAME'] or DEFAULT_HOST}"
+        request_headers["Host"] = host
     request_headers.setdefault("Host", host)
     body = b""
     if json is not _MISSING:

@@ -63,6 +63,7 @@ class RequestOptions(TypedDict, total=False):
     root_path: str
     http_version: str
     scope_base: Mapping[str, Any] | None
+    subdomain: str | None
 
 
 class TestClient:
@@ -71,7 +72,9 @@ class TestClient:
     Each method takes the path (or a full URL) and the `RequestOptions`: ``query_string``,
     ``headers``, one body argument (``json``, ``form`` with optional ``files``, or ``data``),
     ``auth=(user, password)`` for Basic auth, ``scope_base`` (ASGI scope entries that
-    replace the ones the request would have), and ``follow_redirects``. Cookies the app sets
+    replace the ones the request would have), ``subdomain`` (of ``SERVER_NAME``, for apps
+    that route by subdomain), and ``follow_redirects``. Requests go to ``SERVER_NAME``
+    when it is set, as in Flask, else to ``localhost``. Cookies the app sets
     are kept and sent back, as a browser would.
 
     Inside ``async with app.test_client() as client:``, the context of the last request
@@ -241,6 +244,7 @@ class TestClient:
         subprotocols: list[str] | None = None,
         auth: tuple[str, str] | None = None,
         root_path: str = "",
+        subdomain: str | None = None,
     ) -> TestWebsocketConnection:
         """Open a websocket to the app: ``async with client.websocket("/ws") as ws:``.
 
@@ -255,6 +259,7 @@ class TestClient:
             subprotocols: The subprotocols to offer, most preferred first.
             auth: ``(user, password)`` for Basic authentication.
             root_path: The path the app is mounted at.
+            subdomain: The subdomain of ``SERVER_NAME`` to connect to.
         """
         offered = list(subprotocols or [])
         handshake = Headers(headers) if headers is not None else Headers()
@@ -272,6 +277,7 @@ class TestClient:
             auth=auth,
             scheme="ws",
             root_path=root_path,
+            subdomain=subdomain,
         )
         request = replace(request, headers=self._with_cookies(request))
         return TestWebsocketConnection(

@@ -16,6 +16,7 @@ from ._client import TestClient as TestClient
 from ._response import TestResponse as TestResponse
 from ._websocket import TestWebsocketConnection as TestWebsocketConnection
 from ._websocket import WebsocketResponse as WebsocketResponse
+from ._websocket import WebsocketResponse as WebsocketResponseError  # Quart's name
 from ._wire import WireResponse as WireResponse
 from ._wire import WireServer as WireServer
 from ._wire import websocket_client as websocket_client
@@ -29,6 +30,7 @@ __all__ = [
     "TestResponse",
     "TestWebsocketConnection",
     "WebsocketResponse",
+    "WebsocketResponseError",
     "WireResponse",
     "WireServer",
     "websocket_client",

@@ -216,3 +216,18 @@ def test_a_plain_with_runs_plain_teardown_functions_only(app: Trioframe) -> None
     with pytest.raises(RuntimeError, match=r"use 'async with app\.app_context\(\):'"):  # noqa: SIM117
         with app.app_context():
             pass
+
+
+def test_a_failing_plain_teardown_is_logged_or_raised(
+    app: Trioframe, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.teardown_appcontext
+    def broken(error: BaseException | None) -> None:
+        raise ValueError("cannot close")
+
+    with app.app_context():
+        pass
+    assert "Error in teardown_appcontext function" in caplog.text
+    app.testing = True
+    with pytest.raises(ValueError, match="cannot close"), app.app_context():
+        pass

@@ -157,3 +157,18 @@ async def test_views_may_return_werkzeug_s_responses_and_errors(
     teapot_page = await client.get("/teapot")
     assert teapot_page.status_code == 418
     assert b"Short and stout." in await teapot_page.get_data()
+
+
+async def test_werkzeug_s_base_class_handles_every_http_error(
+    app: Trioframe, client: TestClient
+) -> None:
+    @app.errorhandler(werkzeug.exceptions.HTTPException)
+    async def any_http_error(error: HTTPException) -> tuple[str, int]:
+        return f"handled {error.code}", error.code
+
+    @app.get("/teapot")
+    async def teapot() -> str:
+        abort(418)
+
+    assert await (await client.get("/nowhere")).get_data() == b"handled 404"
+    assert await (await client.get("/teapot")).get_data() == b"handled 418"

@@ -4,6 +4,7 @@ ended at once."""
 
 from __future__ import annotations
 
+import copy
 import socket
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +16,9 @@ if TYPE_CHECKING:
     from trioframe import Trioframe
 
 from tests.support.loopback import WAIT_S, http_get
-from trioframe._server import SEND_SLICE_BYTES, GuardedStream, Server
+from trioframe._server import SEND_SLICE_BYTES, GuardedStream, Server, _ContinueExtension
 from trioframe._serving import hypercorn_config, open_listeners
+from trioframe._types import CONTINUE_EXTENSION
 
 
 class Endpoint:
@@ -212,3 +214,16 @@ async def test_a_client_gone_before_it_is_served_is_let_go(app: Trioframe) -> No
             port = int(binds[0].rsplit(":", 1)[1])
             assert await http_get("127.0.0.1", port, "/") == (200, b"still serving")
             server.stop.gracefully()
+
+
+def test_the_continue_extension_survives_copies_of_the_scope() -> None:
+    # ASGI middleware may copy the scope (hypercorn's ProxyFixMiddleware deep-copies it);
+    # the entry names the live connection, which is never copied.
+    async def send_continue() -> None:
+        pass  # pragma: no cover  # never called here
+
+    entry = _ContinueExtension(send_continue)
+    scope = {"extensions": {CONTINUE_EXTENSION: entry}}
+    assert copy.copy(entry) is entry
+    assert copy.deepcopy(scope)["extensions"][CONTINUE_EXTENSION] is entry
+    assert entry["send"] is send_continue

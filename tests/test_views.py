@@ -121,3 +121,22 @@ async def test_a_view_must_implement_dispatch_request(app: Trioframe, client: Te
     app.testing = True
     with pytest.raises(NotImplementedError):
         await client.get("/unfinished")
+
+
+async def test_method_view_edge_cases(app: Trioframe, client: TestClient) -> None:
+    class Base(MethodView):
+        """No handler methods: nothing to infer, so no methods of its own."""
+
+    class Declared(Base):
+        methods: ClassVar[list[str]] = ["GET", "POST"]  # declared, one left unwritten
+
+        async def get(self) -> str:
+            return "got"
+
+    assert Base.methods is None
+    assert Declared.methods == ["GET", "POST"]
+    app.add_url_rule("/declared", view_func=Declared.as_view("declared"))
+    assert await (await client.get("/declared")).get_data() == b"got"
+    refused = await client.post("/declared")  # routed, but the class has no post
+    assert refused.status_code == 405
+    assert refused.headers["Allow"] == "GET, POST"

@@ -395,3 +395,30 @@ async def test_an_absolute_form_target_is_routed_by_its_path_and_host(app: Triof
     assert answer.startswith(b"HTTP/1.1 200")
     assert answer.endswith(b"\r\n\r\nexample.com /where 1")
     assert handshake_and_message.startswith(b"HTTP/1.1 101")
+
+
+async def test_a_client_that_answers_the_close_is_let_go(app: Trioframe) -> None:
+    # The close handshake the other way round: the app closes, the client replies.
+    @app.websocket("/bye")
+    async def bye() -> None:
+        await websocket.accept()
+        await websocket.close()  # 1000; the handler lives on until the server stops
+        await trio.sleep_forever()
+
+    with trio.fail_after(WAIT_S):
+        async with WireServer(app) as server:
+            stream = await server.connect()
+            await stream.send_all(
+                b"GET /bye HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                b"Sec-WebSocket-Version: 13\r\n\r\n"
+            )
+            received = b""
+            while b"\x88\x02\x03\xe8" not in received:  # the server's close frame, 1000
+                received += await stream.receive_some(4096)
+            # The reply: a masked close frame (mask key of zeros) with 1000.
+            await stream.send_all(bytes([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8]))
+            while await stream.receive_some(4096):  # until the server, having read it, closes
+                pass
+            await stream.aclose()
+    assert received.startswith(b"HTTP/1.1 101")

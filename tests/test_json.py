@@ -173,3 +173,13 @@ async def test_runs_of_items_split_only_between_items(app: Trioframe, piece_char
     document = json.dumps({"records": [record] * 200, "tail": [[1, 2], [3, [4, 5]]] * 50})
     parsed = await app.json.loads_in_pieces(document, piece_chars=piece_chars)
     assert parsed == json.loads(document)
+
+
+async def test_the_encoders_made_once_follow_the_options(app: Trioframe) -> None:
+    value = {"b": 1, "a": [1, 2]}
+    assert app.json.dumps(value) == '{"a": [1, 2], "b": 1}'
+    assert app.json.dumps(value, indent=2) == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": 1\n}'
+    assert app.json.dumps(value, separators=[",", ":"]) == '{"a":[1,2],"b":1}'  # a list
+    assert app.json.dumps(value, sort_keys=False) == '{"b": 1, "a": [1, 2]}'
+    assert app.json.dumps(value, allow_nan=False) == '{"a": [1, 2], "b": 1}'  # via dumps
+    assert app.json.dumps(value) == '{"a": [1, 2], "b": 1}'  # the first encoder, again

@@ -207,6 +207,10 @@ class _PiecewiseParser:
             await trio.lowlevel.checkpoint()
 
 
+#: The ``dumps`` options a cached encoder is made for; others go through ``json.dumps``.
+_ENCODER_OPTIONS = frozenset({"default", "sort_keys", "ensure_ascii", "indent", "separators"})
+
+
 class JSONProvider:
     """``app.json``: writes view results and ``jsonify`` bodies, parses request bodies.
 
@@ -227,12 +231,24 @@ class JSONProvider:
 
     def __init__(self, app: Trioframe) -> None:
         self._app = app
+        self._encoders: dict[tuple[tuple[str, Any], ...], json.JSONEncoder] = {}
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         """Serialise ``obj`` to a JSON string."""
         kwargs.setdefault("default", _default)
         kwargs.setdefault("sort_keys", self.sort_keys)
         kwargs.setdefault("ensure_ascii", self.ensure_ascii)
+        if kwargs.keys() <= _ENCODER_OPTIONS:
+            # An encoder per set of options, made once: json.dumps makes a new one per call
+            # whenever any option differs from its defaults, as these always do.
+            key = tuple(sorted(kwargs.items()))
+            try:
+                encoder = self._encoders.get(key)
+            except TypeError:  # an unhashable option, such as separators given as a list
+                return json.dumps(obj, **kwargs)
+            if encoder is None:
+                encoder = self._encoders[key] = json.JSONEncoder(**kwargs)
+            return encoder.encode(obj)
         return json.dumps(obj, **kwargs)
 
     def loads(self, data: str | bytes, **kwargs: Any) -> Any:

@@ -70,10 +70,11 @@ class Settings:
     ws_connections: int
     latency_messages: int
     idle_connections: int
+    fan_in_connections: int
 
 
-FULL = Settings(5, 2.0, 10.0, 32, 10.0, 16, 2000, 1000)
-QUICK = Settings(2, 0.5, 2.0, 16, 2.0, 16, 300, 200)
+FULL = Settings(5, 2.0, 10.0, 32, 10.0, 16, 2000, 1000, 200)
+QUICK = Settings(2, 0.5, 2.0, 16, 2.0, 16, 300, 200, 50)
 
 
 @dataclass
@@ -288,6 +289,15 @@ def measure_loopback(settings: Settings, results: Results) -> None:
                 results.add("websocket msgs/s", name, rate)
                 p50, _ = ws_client("latency", port, settings.latency_messages, timeout=WAIT_S)
                 results.add("websocket RTT us", name, p50)
+                rate, p99 = ws_client(
+                    "fanin",
+                    port,
+                    settings.fan_in_connections,
+                    settings.ws_s,
+                    timeout=settings.ws_s + WAIT_S,
+                )
+                results.add("fan-in msgs/s", name, rate)
+                results.add("fan-in p99 us", name, p99)
             with server(module, with_server) as (port, pid):
                 results.add(
                     "KiB per idle websocket",
@@ -351,6 +361,11 @@ TARGETS = [
         lambda r: (
             r.median("websocket msgs/s", "trioframe") >= 0.9 * r.median("websocket msgs/s", FLOOR)
         ),
+    ),
+    Target(
+        "websocket fan-in p99 at most Starlette's",
+        "fan-in p99 us",
+        lambda r: r.median("fan-in p99 us", "trioframe") <= r.median("fan-in p99 us", "Starlette"),
     ),
     Target(
         "memory per idle websocket within 1.5x of raw ASGI",

@@ -8,6 +8,10 @@ Usage:
   99th percentile round trip in microseconds.
   ``python ws_client.py idle <port> <connections>``: opens the connections, prints ``open``,
   and holds them until its standard input closes.
+  ``python ws_client.py fanin <port> <connections> <seconds>``: every connection sends a
+  message every 10 ms to ``/fanin`` (a handler with independent receiving and sending
+  tasks) and times its echo; prints messages per second and the 99th percentile round trip
+  in microseconds.
 """
 
 from __future__ import annotations
@@ -80,6 +84,47 @@ async def idle(port: int, connections: int) -> None:
         nursery.cancel_scope.cancel()
 
 
+#: How often each fan-in client sends, in seconds.
+FAN_IN_INTERVAL_S = 0.010
+
+
+async def fan_in(port: int, connections: int, seconds: float) -> None:
+    round_trips: list[float] = []
+    start = time.perf_counter()
+    last_echo = start
+    deadline = trio.current_time() + seconds
+
+    async def client() -> None:
+        nonlocal last_echo
+        async with open_websocket_url(f"ws://127.0.0.1:{port}/fanin") as ws:
+            sent: dict[str, float] = {}
+
+            async def sending() -> None:
+                number = 0
+                while trio.current_time() < deadline:
+                    number += 1
+                    sent[str(number)] = time.perf_counter()
+                    await ws.send_message(str(number))
+                    await trio.sleep(FAN_IN_INTERVAL_S)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(sending)
+                with trio.move_on_after(seconds + 5):  # the last echoes, then give up
+                    while trio.current_time() < deadline or sent:
+                        message = await ws.get_message()
+                        last_echo = time.perf_counter()
+                        round_trips.append((last_echo - sent.pop(str(message))) * 1e6)
+                nursery.cancel_scope.cancel()
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(connections):
+            nursery.start_soon(client)
+    round_trips.sort()
+    # Over the time messages flowed: closing the connections is not part of it.
+    rate = len(round_trips) / (last_echo - start)
+    print(rate, round_trips[int(len(round_trips) * 0.99)] if round_trips else float("nan"))
+
+
 def main() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -88,6 +133,8 @@ def main() -> None:
         trio.run(throughput, port, int(sys.argv[3]), float(sys.argv[4]))
     elif mode == "latency":
         trio.run(latency, port, int(sys.argv[3]))
+    elif mode == "fanin":
+        trio.run(fan_in, port, int(sys.argv[3]), float(sys.argv[4]))
     else:
         trio.run(idle, port, int(sys.argv[3]))
 

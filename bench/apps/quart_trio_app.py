@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import trio
 from quart import websocket
 from quart_trio import QuartTrio
 
@@ -22,3 +23,22 @@ async def json_item(item_id: int) -> dict[str, object]:
 async def echo() -> None:
     while True:
         await websocket.send(await websocket.receive())
+
+
+@app.websocket("/fanin")
+async def fan_in() -> None:
+    outbox, inbox = trio.open_memory_channel[str](16)
+
+    async def receiving() -> None:
+        async with outbox:
+            while True:
+                await outbox.send(await websocket.receive())
+
+    async def sending() -> None:
+        async with inbox:
+            async for message in inbox:
+                await websocket.send(message)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(receiving)
+        nursery.start_soon(sending)

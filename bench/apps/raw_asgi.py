@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import trio
+
 PLAINTEXT = b"Hello, World!"
 TEXT_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"13")]
 
@@ -38,6 +40,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         else:
             await send({"type": "http.response.start", "status": 404, "headers": []})
             await send({"type": "http.response.body", "body": b""})
+    elif scope["type"] == "websocket" and scope["path"] == "/fanin":
+        await fan_in(receive, send)
     elif scope["type"] == "websocket":
         await receive()  # websocket.connect
         await send({"type": "websocket.accept"})
@@ -49,3 +53,27 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 await send({"type": "websocket.send", "text": message["text"]})
             else:
                 await send({"type": "websocket.send", "bytes": message.get("bytes")})
+
+
+async def fan_in(receive: Any, send: Any) -> None:
+    """Independent receiving and sending tasks, as the frameworks' fan-in handlers have."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    outbox, inbox = trio.open_memory_channel[str](16)
+
+    async def receiving() -> None:
+        async with outbox:
+            while True:
+                message = await receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                await outbox.send(message.get("text") or "")
+
+    async def sending() -> None:
+        async with inbox:
+            async for text in inbox:
+                await send({"type": "websocket.send", "text": text})
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(receiving)
+        nursery.start_soon(sending)

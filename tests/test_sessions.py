@@ -338,3 +338,10 @@ async def test_flashing_needs_a_request(app: Trioframe) -> None:
         await flash("nowhere")
     with pytest.raises(OutsideContextError, match="get_flashed_messages"):
         get_flashed_messages()
+    context = app.test_request_context("/")
+    context.push()
+    try:
+        with pytest.raises(OutsideContextError, match=r"before using trioframe\.flash\(\)"):
+            await flash("too early")
+    finally:
+        await context.pop()

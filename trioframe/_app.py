@@ -128,7 +128,7 @@ class Trioframe(Dispatcher, Templating, URLs):
         #: The ASGI app the server calls, through ``app(scope, receive, send)``. Wrap it to
         #: add ASGI middleware that every way of serving (the test client, ``app.run()``,
         #: ``trioframe run``) goes through: ``app.asgi_app = Middleware(app.asgi_app)``.
-        self.asgi_app: ASGIApp = self._asgi_app
+        self.asgi_app: ASGIApp = partial(handle_connection, self)
         #: Registered blueprints by their full (dotted) name.
         self.blueprints: dict[str, Blueprint] = {}
         self._got_first_request = False
@@ -203,9 +203,6 @@ class Trioframe(Dispatcher, Templating, URLs):
     async def __call__(self, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
         """The ASGI 3 entry point: calls `asgi_app`, where middleware goes."""
         await self.asgi_app(scope, receive, send)
-
-    async def _asgi_app(self, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
-        await handle_connection(self, scope, receive, send)
 
     # Registration ---------------------------------------------------------------------------
 

@@ -181,9 +181,9 @@ class ConnectionContext:
         # Routing may have been settled already: a path outside the app's mount point.
         if self.url_adapter is not None and self.connection.routing_exception is None:
             self.app.match_request(self.connection, self.url_adapter)
-            blueprints = self.connection.blueprints
-            if blueprints:
-                self.blueprint_chain = (*blueprints, None)
+            rule = self.connection.url_rule
+            if rule is not None and "." in rule.endpoint:  # an endpoint in a blueprint
+                self.blueprint_chain = (*self.connection.blueprints, None)
 
     async def pop(self, error: BaseException | None = None) -> None:
         """Run teardown functions with ``error``, then restore the previous contexts.
@@ -415,15 +415,25 @@ def current_connection_context(what: str) -> ConnectionContext:
     return context
 
 
-def _get_session() -> Session:
-    context = current_connection_context("trioframe.session")
+def current_session(what: str) -> Session:
+    """The session of the active request or websocket, marked as accessed.
+
+    Raises:
+        OutsideContextError: there is no context, or it was pushed without dispatching;
+            ``what`` names what needed the session.
+    """
+    context = current_connection_context(what)
     if context.session is None:
         raise OutsideContextError(
-            "trioframe.session is opened when the request is dispatched, and this context "
-            "was pushed without dispatching; enter it with 'async with' instead"
+            "The session is opened when the request is dispatched, and this context was "
+            f"pushed without dispatching; enter it with 'async with' before using {what}"
         )
     context.session.accessed = True
     return context.session
+
+
+def _get_session() -> Session:
+    return current_session("trioframe.session")
 
 
 # The proxies resolve on every use, so one module-level object serves every task.

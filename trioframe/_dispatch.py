@@ -110,7 +110,8 @@ class Dispatcher(Scaffold):
     async def preprocess_request(self, ctx: RequestContext) -> ResponseReturnValue | None:
         """Run the ``url_value_preprocessor`` functions, then the ``before_request``
         functions; the first non-``None`` result of those is returned."""
-        self.preprocess_url_values(ctx)
+        if self.url_value_preprocessors:
+            self.preprocess_url_values(ctx)
         for owner in reversed(ctx.blueprint_chain):
             for func in self.before_request_funcs.get(owner, ()):
                 rv = await call_maybe_async(func)
@@ -382,7 +383,8 @@ class Dispatcher(Scaffold):
     async def preprocess_websocket(self, ctx: WebsocketContext) -> ResponseReturnValue | None:
         """Run the ``url_value_preprocessor`` functions, then the ``before_websocket``
         functions; the first non-``None`` result of those is returned."""
-        self.preprocess_url_values(ctx)
+        if self.url_value_preprocessors:
+            self.preprocess_url_values(ctx)
         for owner in reversed(ctx.blueprint_chain):
             for func in self.before_websocket_funcs.get(owner, ()):
                 rv = await call_maybe_async(func)

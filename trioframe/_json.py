@@ -241,7 +241,9 @@ class JSONProvider:
         if kwargs.keys() <= _ENCODER_OPTIONS:
             # An encoder per set of options, made once: json.dumps makes a new one per call
             # whenever any option differs from its defaults, as these always do.
-            key = tuple(sorted(kwargs.items()))
+            # In call order, not sorted: the same options in another order only make a
+            # second encoder, and sorting would cost every call.
+            key = tuple(kwargs.items())
             try:
                 encoder = self._encoders.get(key)
             except TypeError:  # an unhashable option, such as separators given as a list

@@ -65,11 +65,8 @@ class Body:
         self._waited = 0.0
         self._received = 0
         self._iterated = False
-        self._reading = ConflictDetector(
-            "Another task is already reading this request body; read it in one task and pass "
-            "the data to the others",
-            error=ConcurrentBodyRead,
-        )
+        # Made at the first read: most requests never read a body.
+        self._reading: ConflictDetector | None = None
         self._data: bytes | None = None
 
     def __await__(self) -> Generator[Any, None, bytes]:
@@ -124,6 +121,12 @@ class Body:
         return self._data
 
     async def _next_chunk(self) -> bytes | None:
+        if self._reading is None:
+            self._reading = ConflictDetector(
+                "Another task is already reading this request body; read it in one task and "
+                "pass the data to the others",
+                error=ConcurrentBodyRead,
+            )
         with self._reading:
             limit = self.max_length
             announced = self.content_length

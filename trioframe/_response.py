@@ -363,6 +363,12 @@ def coerce_response(
         _check_tuple_parts(status, headers)
     if isinstance(rv, Response):
         response = rv
+    elif isinstance(rv, str | bytes | bytearray):
+        response = response_class(rv)
+    elif isinstance(rv, Mapping | list):
+        response = json_response(rv)
+    elif isinstance(rv, AsyncIterable | Iterator):
+        response = response_class(rv)
     elif isinstance(rv, werkzeug.exceptions.HTTPException):
         # Returned rather than raised, as Flask and Quart allow.
         error = rv if isinstance(rv, HTTPException) else from_werkzeug(rv)
@@ -371,12 +377,6 @@ def coerce_response(
         # werkzeug's own (WSGI) response, from code written for Flask.
         body = rv.response if rv.is_streamed else rv.get_data()
         response = response_class(body, rv.status, Headers(rv.headers))
-    elif isinstance(rv, str | bytes | bytearray):
-        response = response_class(rv)
-    elif isinstance(rv, Mapping | list):
-        response = json_response(rv)
-    elif isinstance(rv, AsyncIterable | Iterator):
-        response = response_class(rv)
     elif rv is None:
         raise TypeError(
             "A view returned None (or ended without a return statement); it must return a "

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, overload
 import trio
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ._context import current_connection_context
+from ._context import current_connection_context, current_session
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -292,11 +292,10 @@ async def flash(message: str, category: str = "message") -> None:
             already accepted).
     """
     await trio.lowlevel.checkpoint()
-    context = current_connection_context("trioframe.flash()")
-    assert context.session is not None  # dispatching opens it before any view runs
-    flashes = list(context.session.get(FLASHES_KEY, []))
+    session = current_session("trioframe.flash()")
+    flashes = list(session.get(FLASHES_KEY, []))
     flashes.append([category, message])
-    context.session[FLASHES_KEY] = flashes
+    session[FLASHES_KEY] = flashes
 
 
 @overload

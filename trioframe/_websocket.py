@@ -245,9 +245,11 @@ class Websocket(BaseRequestWebsocket):
             trio.BusyResourceError: another task is already receiving.
         """
         with self._receiving:
-            if step(self.state, Operation.RECEIVE)[0] is Step.ACCEPT_FIRST:
+            kind = step(self.state, Operation.RECEIVE)[0]
+            if kind is Step.ACCEPT_FIRST:
                 await self.accept()
-            if step(self.state, Operation.RECEIVE)[0] is Step.DISCONNECTED:
+                kind = step(self.state, Operation.RECEIVE)[0]
+            if kind is Step.DISCONNECTED:
                 raise self._disconnect()
             try:
                 return await self._inbound.receive()

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 from werkzeug.datastructures import Headers
@@ -50,25 +50,20 @@ def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
     ]
 
 
-class ScopeDetails(NamedTuple):
-    """What requests and websockets take from their scope."""
+def scope_details(
+    scope: HTTPScope | WebsocketScope,
+) -> tuple[Headers, str, str, str | None, bool]:
+    """What an ``http`` or ``websocket`` scope says of its request: the headers, the root
+    path, the path below it (the whole path for one outside it), the client's address, and
+    whether the path lies outside the mount point (``root_path``), where nothing is the
+    app's: it gets 404 without routing, as in Quart.
 
-    headers: Headers
-    root_path: str
-    #: The path below ``root_path``; the whole path for one outside it.
-    path: str
-    remote_addr: str | None
-    #: Whether the path lies outside the mount point (``root_path``): nothing there is the
-    #: app's, so it gets 404 without routing, as in Quart.
-    outside_root: bool
-
-
-def scope_details(scope: HTTPScope | WebsocketScope) -> ScopeDetails:
-    """What an ``http`` or ``websocket`` scope says of its request."""
+    A plain tuple, not a named one: this runs for every request.
+    """
     headers = decode_headers(scope["headers"])
     root_path = scope.get("root_path", "")
     path = scope["path"]
-    if _ABSOLUTE_FORM.match(path):
+    if not path.startswith("/") and _ABSOLUTE_FORM.match(path):
         # RFC 9112 3.2.2: a target such as http://example.com/path names the host itself,
         # and it wins over the Host header. Servers pass the whole target on as the path.
         target = urlsplit(path)
@@ -83,7 +78,7 @@ def scope_details(scope: HTTPScope | WebsocketScope) -> ScopeDetails:
         else:
             outside_root = True
     client = scope.get("client")
-    return ScopeDetails(headers, root_path, path, client[0] if client else None, outside_root)
+    return headers, root_path, path, client[0] if client else None, outside_root
 
 
 def build_request(

@@ -9,7 +9,6 @@ from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 import trio
-from werkzeug.routing import Map
 
 from ._asgi import handle_connection
 from ._commands import AppGroup
@@ -24,6 +23,7 @@ from ._exceptions import (
     SetupError,
 )
 from ._json import JSONProvider
+from ._matcher import matching_map
 from ._request import Request
 from ._response import Response
 from ._routing import Rule, make_rule
@@ -109,7 +109,7 @@ class Trioframe(Dispatcher, Templating, URLs):
         #: The configuration; see `Config` and ``DEFAULT_CONFIG``.
         self.config = self.config_class(self.root_path, DEFAULT_CONFIG)
         #: werkzeug's URL map; add converters with ``url_map.converters["name"] = cls``.
-        self.url_map = Map(host_matching=host_matching)
+        self.url_map = matching_map(host_matching=host_matching)
         #: Whether routes match the subdomain of ``SERVER_NAME`` a request was made to.
         self.subdomain_matching = subdomain_matching
         #: Serialises and parses JSON for views, ``jsonify`` and requests.

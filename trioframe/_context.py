@@ -155,13 +155,15 @@ class ConnectionContext:
     def __init__(self, app: Trioframe, connection: BaseRequestWebsocket) -> None:
         self.app = app
         self.app_context = AppContext(app)
-        #: The URL map bound to the connection; ``None`` when its host is not trusted.
-        self.url_adapter: MapAdapter | None
+        #: The server name and subdomain the connection is routed under (see
+        #: ``url_binding``); ``None`` when its host is not one the app serves.
+        self.url_binding: tuple[str, str | None] | None
         try:
-            self.url_adapter = app.create_url_adapter(connection)
+            self.url_binding = app.url_binding(connection)
         except HTTPException as untrusted_host:
-            self.url_adapter = None
+            self.url_binding = None
             connection.routing_exception = untrusted_host
+        self._url_adapter: MapAdapter | None = None
         #: The request or websocket.
         self.connection = connection
         #: The client's session, opened when the request or websocket is dispatched.
@@ -174,13 +176,22 @@ class ConnectionContext:
         self.blueprint_chain: tuple[str | None, ...] = _APP_ONLY
         self._tokens: list[Token[Any]] = []
 
+    @property
+    def url_adapter(self) -> MapAdapter | None:
+        """The URL map bound to the connection, made on first use (URL building, ``OPTIONS``
+        and routing's answers other than plain hits need it); ``None`` when the host is not
+        one the app serves."""
+        if self._url_adapter is None and self.url_binding is not None:
+            self._url_adapter = self.app.bind_url_map(self.connection, self.url_binding)
+        return self._url_adapter
+
     def push(self) -> None:
         """Make this the current context (with its application context) and route the URL."""
         self.app_context.push()
         self._tokens.append(self._var.set(self))
         # Routing may have been settled already: a path outside the app's mount point.
-        if self.url_adapter is not None and self.connection.routing_exception is None:
-            self.app.match_request(self.connection, self.url_adapter)
+        if self.url_binding is not None and self.connection.routing_exception is None:
+            self.app.match_request(self)
             rule = self.connection.url_rule
             if rule is not None and "." in rule.endpoint:  # an endpoint in a blueprint
                 self.blueprint_chain = (*self.connection.blueprints, None)

@@ -17,14 +17,30 @@ from ._context import (
     has_websocket_context,
 )
 from ._exceptions import BadRequest, HTTPException, NotFound, OutsideContextError
+from ._matcher import Matcher
 from ._routing import build, match
 
 if TYPE_CHECKING:
     from werkzeug.routing import Map, MapAdapter
 
     from ._config import Config
+    from ._context import ConnectionContext
     from ._request import BaseRequestWebsocket
     from ._types import URLValuesCallable
+
+#: The URL schemes werkzeug routes to websocket rules.
+_WEBSOCKET_SCHEMES = frozenset({"ws", "wss"})
+
+
+def _host_domain(host: str) -> str | None:
+    """The host as werkzeug matches host rules (lower case, IDNA-encoded, with the port),
+    or ``None`` for a name IDNA cannot encode (werkzeug's own binding answers that)."""
+    name, separator, port = host.lower().partition(":")
+    try:
+        name = name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    return f"{name}{separator}{port}"
 
 
 class URLs:
@@ -51,30 +67,7 @@ class URLs:
             NotFound: subdomains are matched and the host is outside ``SERVER_NAME``.
         """
         if request is not None:
-            if not request.host and request.headers.get("host"):
-                # RFC 9112 3.2: an invalid Host header gets 400.
-                raise BadRequest(
-                    f"The Host header {request.headers['host']!r} is not a valid host name "
-                    "with an optional port."
-                )
-            trusted_hosts = self.config["TRUSTED_HOSTS"]
-            if trusted_hosts is not None and not host_is_trusted(
-                request.host, [host.lower() for host in trusted_hosts]
-            ):
-                raise BadRequest(
-                    f"The host {request.host!r} is not one this app serves; "
-                    "TRUSTED_HOSTS lists the ones it does."
-                )
-            server_name, subdomain = self._server_name_and_subdomain(request.host)
-            return self.url_map.bind(
-                server_name,
-                subdomain=subdomain,
-                script_name=request.root_path or "/",
-                url_scheme=request.scheme,
-                default_method=request.method,
-                path_info=request.path,
-                query_args=request.query_string.decode("latin-1"),
-            )
+            return self.bind_url_map(request, self.url_binding(request))
         server_name = self.config["SERVER_NAME"]
         if server_name is None:
             return None
@@ -84,15 +77,32 @@ class URLs:
             url_scheme=self.config["PREFERRED_URL_SCHEME"],
         )
 
-    def _server_name_and_subdomain(self, host: str) -> tuple[str, str | None]:
-        """What to bind the URL map to for a request to ``host``, as Flask binds it: the
-        host itself when matching hosts; else ``SERVER_NAME`` and, when matching
-        subdomains, the part of the host before it.
+    def url_binding(self, request: BaseRequestWebsocket) -> tuple[str, str | None]:
+        """The server name and subdomain to route a request or websocket under, once its
+        host is checked: the host itself when the map matches hosts; else ``SERVER_NAME``
+        and, when matching subdomains, the part of the host before it (as Flask binds).
 
         Raises:
-            NotFound: subdomains are matched and ``host`` is outside ``SERVER_NAME`` (where
+            BadRequest: the ``Host`` header is invalid, or ``TRUSTED_HOSTS`` is set and the
+                request's host is not among them.
+            NotFound: subdomains are matched and the host is outside ``SERVER_NAME`` (where
                 werkzeug would let a ``<variable>`` subdomain match anything).
         """
+        host = request.host
+        if not host and request.headers.get("host"):
+            # RFC 9112 3.2: an invalid Host header gets 400.
+            raise BadRequest(
+                f"The Host header {request.headers['host']!r} is not a valid host name "
+                "with an optional port."
+            )
+        trusted_hosts = self.config["TRUSTED_HOSTS"]
+        if trusted_hosts is not None and not host_is_trusted(
+            host, [trusted.lower() for trusted in trusted_hosts]
+        ):
+            raise BadRequest(
+                f"The host {host!r} is not one this app serves; "
+                "TRUSTED_HOSTS lists the ones it does."
+            )
         server_name: str | None = self.config["SERVER_NAME"]
         if self.url_map.host_matching:
             return host, None
@@ -105,13 +115,52 @@ class URLs:
             return server_name, host[: -len(server_name) - 1]
         raise NotFound(f"This app serves {server_name} and its subdomains, not {host}.")
 
-    def match_request(self, request: BaseRequestWebsocket, adapter: MapAdapter) -> None:
-        """Route a request or websocket: set ``url_rule`` and ``view_args``, or
-        ``routing_exception``."""
+    def bind_url_map(
+        self, request: BaseRequestWebsocket, binding: tuple[str, str | None]
+    ) -> MapAdapter:
+        """The URL map bound to a request or websocket under ``binding`` (`url_binding`)."""
+        server_name, subdomain = binding
+        return self.url_map.bind(
+            server_name,
+            subdomain=subdomain,
+            script_name=request.root_path or "/",
+            url_scheme=request.scheme,
+            default_method=request.method,
+            path_info=request.path,
+            query_args=request.query_string.decode("latin-1"),
+        )
+
+    def match_request(self, ctx: ConnectionContext) -> None:
+        """Route the request or websocket of ``ctx``: set its ``url_rule`` and
+        ``view_args``, or its ``routing_exception``.
+
+        A plain hit is found by trioframe's `Matcher` on werkzeug's rules; anything else
+        (404, 405, redirects) is werkzeug's answer, from ``ctx.url_adapter``.
+        """
+        connection = ctx.connection
+        matcher = self.url_map._matcher
+        binding = ctx.url_binding
+        if isinstance(matcher, Matcher) and binding is not None:
+            server_name, subdomain = binding
+            domain = subdomain if subdomain is not None else _host_domain(server_name)
+            hit = None
+            if domain is not None:
+                hit = matcher.match_hit(
+                    domain,
+                    connection.path,
+                    connection.method,
+                    connection.scheme in _WEBSOCKET_SCHEMES,
+                )
+            if hit is not None:
+                connection.url_rule, connection.view_args = hit
+                return
+        adapter = ctx.url_adapter
+        # Only a connection whose host passed the checks is routed, and it has one.
+        assert adapter is not None
         try:
-            request.url_rule, request.view_args = match(adapter, request.method)
+            connection.url_rule, connection.view_args = match(adapter, connection.method)
         except HTTPException as error:
-            request.routing_exception = error
+            connection.routing_exception = error
 
     def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
         """Let the ``url_defaults`` functions fill in ``values`` for ``endpoint``: the app's,

@@ -1,0 +1,187 @@
+"""Routing's hot path: a URL matched to its rule without werkzeug's ``MapAdapter``.
+
+werkzeug compiles a map's rules into a tree of states, one per path segment, in its
+``StateMachineMatcher``. `Matcher` is that matcher with one more method, `Matcher.match_hit`,
+which walks the same tree in the same order (static segments before converters, converters
+by weight, rules in the order they were added) but answers only plain hits: the first rule
+that takes the path, the method and the kind of connection, with its values converted.
+Everything else returns ``None`` and the caller asks werkzeug's ``MapAdapter``, so the
+answers stay werkzeug's: no rule (404), the wrong method (405), the wrong kind of connection,
+the trailing-slash redirect, merged slashes, a converter refusing the value, alias and
+default redirects, and ``redirect_to``.
+
+Why not call werkzeug for every request: binding a ``MapAdapter`` costs more than matching,
+and werkzeug's ``match`` defines a recursive closure on each call, which leaves a reference
+cycle behind for the garbage collector per request. Here the walk is a method, each
+converter's pattern is compiled once, and the cost does not grow with the number of rules
+(the tree branches on each segment, as werkzeug's does).
+
+The tree is werkzeug's own, so a rule added at any time is found, and a differential test
+(``tests/test_matcher.py``) holds both walks to the same answers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.routing import Map, ValidationError
+from werkzeug.routing.matcher import StateMachineMatcher
+
+if TYPE_CHECKING:
+    from werkzeug.routing import Rule
+    from werkzeug.routing.matcher import State
+
+#: werkzeug's prefix for the regex group of a converter in a segment's pattern.
+_GROUP_PREFIX = "__werkzeug_"
+
+
+class _NotAHit(Exception):
+    """werkzeug would answer with a redirect here, whatever else the tree holds."""
+
+
+class Matcher(StateMachineMatcher):
+    """werkzeug's state machine, plus `match_hit` for the requests that find their rule."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map.merge_slashes)
+        self._map = url_map
+        # A segment's regex, and its converters' group names in order, by pattern source.
+        self._patterns: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {}
+        # Whether a hit on a rule is the answer, or werkzeug turns it into a redirect; by
+        # the rule's id (rules compare by value, and a map keeps its rules for ever).
+        self._final: dict[int, bool] = {}
+
+    def update(self) -> None:
+        """Sort the tree (werkzeug's work) after rules were added, and forget what was
+        derived from the rules before."""
+        super().update()
+        self._patterns.clear()
+        self._final.clear()
+
+    def match_hit(
+        self, domain: str, path: str, method: str, websocket: bool
+    ) -> tuple[Rule, dict[str, Any]] | None:
+        """The rule for ``path`` (which starts with ``/``) on ``domain`` (the subdomain, or
+        the host when the map matches hosts), and its converted values; ``None`` when the
+        answer is not a plain hit, which werkzeug's ``MapAdapter.match`` then gives."""
+        self._map.update()
+        try:
+            found = self._walk(self._root, [domain, *path.split("/")], 0, [], method, websocket)
+        except _NotAHit:
+            return None
+        if found is None:
+            return None
+        rule, raw_values = found
+        final = self._final.get(id(rule))
+        if final is None:
+            final = self._final[id(rule)] = self._is_final(rule)
+        if not final:
+            return None
+        values: dict[str, Any] = {}
+        for (name, converter), raw in zip(rule._converters.items(), raw_values, strict=False):
+            try:
+                values[name] = converter.to_python(raw)
+            except ValidationError:
+                return None  # werkzeug answers 404 or 405 for the path
+        if rule.defaults:
+            values.update(rule.defaults)
+        return rule, values
+
+    def _walk(
+        self,
+        state: State,
+        parts: list[str],
+        index: int,
+        values: list[str],
+        method: str,
+        websocket: bool,
+    ) -> tuple[Rule, list[str]] | None:
+        """werkzeug's walk from ``state`` over ``parts[index:]``, without the bookkeeping
+        for the answers that are not hits.
+
+        Raises:
+            _NotAHit: werkzeug would stop here with the trailing-slash redirect.
+        """
+        if index == len(parts):
+            for rule in state.rules:
+                if (rule.methods is None or method in rule.methods) and (
+                    rule.websocket == websocket
+                ):
+                    return rule, values
+            slashed = state.static.get("")
+            if slashed is not None:
+                for rule in slashed.rules:
+                    if rule.websocket == websocket and (
+                        rule.methods is None or method in rule.methods
+                    ):
+                        if rule.strict_slashes:
+                            raise _NotAHit
+                        return rule, values
+            return None
+        part = parts[index]
+        static = state.static.get(part)
+        if static is not None:
+            found = self._walk(static, parts, index + 1, values, method, websocket)
+            if found is not None:
+                return found
+        for test_part, next_state in state.dynamic:
+            pattern, groups = self._pattern(test_part.content)
+            if test_part.final:  # the converter takes the rest of the path
+                match = pattern.match("/".join(parts[index:]))
+                rest, rest_index = parts, len(parts)
+            else:
+                match = pattern.match(part)
+                rest, rest_index = parts, index + 1
+            if match is None:
+                continue
+            if test_part.suffixed and match.groups()[-1] == "/":
+                rest, rest_index = [""], 0  # a trailing slash left to match
+            found = self._walk(
+                next_state,
+                rest,
+                rest_index,
+                values + [match.group(name) for name in groups],
+                method,
+                websocket,
+            )
+            if found is not None:
+                return found
+        if index == len(parts) - 1 and part == "":
+            # Only a trailing slash is left: rules without strict slashes take it.
+            for rule in state.rules:
+                if (
+                    not rule.strict_slashes
+                    and (rule.methods is None or method in rule.methods)
+                    and rule.websocket == websocket
+                ):
+                    return rule, values
+        return None
+
+    def _pattern(self, source: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+        compiled = self._patterns.get(source)
+        if compiled is None:
+            pattern = re.compile(source)
+            groups = sorted(
+                (name for name in pattern.groupindex if name.startswith(_GROUP_PREFIX)),
+                key=lambda name: int(name[len(_GROUP_PREFIX) :]),
+            )
+            compiled = self._patterns[source] = (pattern, tuple(groups))
+        return compiled
+
+    def _is_final(self, rule: Rule) -> bool:
+        """Whether werkzeug answers a hit on ``rule`` with the rule itself, not a redirect."""
+        if rule.redirect_to is not None:
+            return False
+        if not self._map.redirect_defaults:
+            return True
+        return not rule.alias and not any(
+            other.provides_defaults_for(rule) for other in self._map.iter_rules(rule.endpoint)
+        )
+
+
+def matching_map(*, host_matching: bool) -> Map:
+    """A werkzeug ``Map`` whose matcher is a `Matcher`."""
+    url_map = Map(host_matching=host_matching)
+    url_map._matcher = Matcher(url_map)
+    return url_map

@@ -205,12 +205,28 @@ class BaseRequestWebsocket(_SansIORequest):
         root_path: str,
         path: str,
         query_string: bytes,
-        headers: Headers,
+        headers: Headers | Callable[[], Headers],
         remote_addr: str | None,
+        *,
+        host_header: str | None = None,
     ) -> None:
-        super().__init__(
-            method, scheme, server, root_path, path, query_string, headers, remote_addr
-        )
+        """``headers`` may be a function that makes them, called when they are first used;
+        ``host_header`` is then the ``Host`` header's value (routing needs it, and most
+        requests need no other header)."""
+        # werkzeug's __init__, but for headers made on first use.
+        self.method = method.upper()
+        self.scheme = scheme
+        self.server = server
+        self.root_path = root_path.rstrip("/")
+        self.path = "/" + path.lstrip("/")
+        self.query_string = query_string
+        self.remote_addr = remote_addr
+        if isinstance(headers, Headers):
+            self.__dict__["headers"] = headers
+            self._host_header = headers.get("host")
+        else:
+            self._make_headers = headers
+            self._host_header = host_header
         #: The routing rule that matched, once routing has run.
         self.url_rule: Rule | None = None
         #: The converted URL variables passed to the view.
@@ -220,6 +236,11 @@ class BaseRequestWebsocket(_SansIORequest):
         #: The ASGI scope the request came from, as the server sent it (empty for a request
         #: built some other way).
         self.scope: Mapping[str, Any] = {}
+
+    @cached_property
+    def headers(self) -> Headers:  # type: ignore[override]  # werkzeug's is set in __init__
+        """The headers received with the request, made from the server's on first use."""
+        return self._make_headers()
 
     @property
     def url_root(self) -> str:
@@ -232,7 +253,7 @@ class BaseRequestWebsocket(_SansIORequest):
         """The host the request was made to, lower-cased, with the port if it is not the
         scheme's default; the server's address when the client sent no ``Host`` header,
         and ``""`` when the header is not a valid host (trioframe answers that with 400)."""
-        header = self.headers.get("host")
+        header = self._host_header
         return get_host(
             self.scheme,
             header.lower() if header is not None else None,
@@ -280,10 +301,11 @@ class Request(BaseRequestWebsocket):
         root_path: str,
         path: str,
         query_string: bytes,
-        headers: Headers,
+        headers: Headers | Callable[[], Headers],
         remote_addr: str | None,
         *,
         body: Body,
+        host_header: str | None = None,
         http_version: str = "1.1",
         max_form_memory_size: int | None = None,
         max_form_parts: int | None = None,
@@ -292,7 +314,15 @@ class Request(BaseRequestWebsocket):
         json_piecewise_threshold: int | None = None,
     ) -> None:
         super().__init__(
-            method, scheme, server, root_path, path, query_string, headers, remote_addr
+            method,
+            scheme,
+            server,
+            root_path,
+            path,
+            query_string,
+            headers,
+            remote_addr,
+            host_header=host_header,
         )
         #: The body stream; see `Body`.
         self.body = body

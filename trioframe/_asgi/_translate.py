@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
@@ -52,23 +53,24 @@ def encode_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
 
 def scope_details(
     scope: HTTPScope | WebsocketScope,
-) -> tuple[Headers, str, str, str | None, bool]:
-    """What an ``http`` or ``websocket`` scope says of its request: the headers, the root
+) -> tuple[str | None, str, str, str | None, bool]:
+    """What an ``http`` or ``websocket`` scope says of its request besides the headers: the
+    host an absolute-form target names (which wins over the ``Host`` header), the root
     path, the path below it (the whole path for one outside it), the client's address, and
     whether the path lies outside the mount point (``root_path``), where nothing is the
     app's: it gets 404 without routing, as in Quart.
 
     A plain tuple, not a named one: this runs for every request.
     """
-    headers = decode_headers(scope["headers"])
     root_path = scope.get("root_path", "")
     path = scope["path"]
+    target_host = None
     if not path.startswith("/") and _ABSOLUTE_FORM.match(path):
         # RFC 9112 3.2.2: a target such as http://example.com/path names the host itself,
         # and it wins over the Host header. Servers pass the whole target on as the path.
         target = urlsplit(path)
         path = target.path or "/"
-        headers["Host"] = target.netloc
+        target_host = target.netloc
     # ASGI puts the mount point in both root_path and path; routing wants the part after it.
     mount = root_path.rstrip("/")
     outside_root = False
@@ -78,20 +80,41 @@ def scope_details(
         else:
             outside_root = True
     client = scope.get("client")
-    return headers, root_path, path, client[0] if client else None, outside_root
+    return target_host, root_path, path, client[0] if client else None, outside_root
+
+
+def _headers(raw: Iterable[tuple[bytes, bytes]], target_host: str | None) -> Headers:
+    """The request's headers, with the host an absolute-form target names."""
+    headers = decode_headers(raw)
+    if target_host is not None:
+        headers["Host"] = target_host
+    return headers
 
 
 def build_request(
     app: Trioframe, scope: HTTPScope, chunks: trio.MemoryReceiveChannel[bytes]
 ) -> Request:
-    """Translate an ``http`` scope into a request whose body is read from ``chunks``."""
-    headers, root_path, path, remote_addr, outside_root = scope_details(scope)
-    content_length = get_content_length(
-        headers.get("content-length"), headers.get("transfer-encoding")
-    )
+    """Translate an ``http`` scope into a request whose body is read from ``chunks``.
+
+    Its headers are decoded when first used: routing and the body need only three of them,
+    picked out of the server's pairs here.
+    """
+    target_host, root_path, path, remote_addr, outside_root = scope_details(scope)
+    raw_headers = scope["headers"]
+    host = length = encoding = None
+    for name, value in raw_headers:
+        name = name.lower()  # ASGI asks servers for lower-case names; not all comply
+        if name == b"host":
+            if host is None:
+                host = value.decode("latin-1")
+        elif name == b"content-length":
+            if length is None:
+                length = value.decode("latin-1")
+        elif name == b"transfer-encoding" and encoding is None:
+            encoding = value.decode("latin-1")
     body = Body(
         chunks,
-        content_length=content_length,
+        content_length=get_content_length(length, encoding),
         max_length=app.config["MAX_CONTENT_LENGTH"],
         timeout=app.config["BODY_TIMEOUT"],
         before_first_read=_continue_sender(scope),
@@ -103,8 +126,9 @@ def build_request(
         root_path,
         path,
         scope.get("query_string", b""),
-        headers,
+        partial(_headers, raw_headers, target_host),
         remote_addr,
+        host_header=target_host if target_host is not None else host,
         body=body,
         http_version=scope.get("http_version", "1.1"),
         max_form_memory_size=app.config["MAX_FORM_MEMORY_SIZE"],
@@ -134,7 +158,8 @@ def build_websocket(
     inbound: trio.MemoryReceiveChannel[str | bytes],
 ) -> Websocket:
     """Translate a ``websocket`` scope into a `Websocket` fed from ``inbound``."""
-    headers, root_path, path, remote_addr, outside_root = scope_details(scope)
+    target_host, root_path, path, remote_addr, outside_root = scope_details(scope)
+    headers = _headers(scope["headers"], target_host)
     websocket = Websocket(
         scope.get("scheme", "ws"),
         scope.get("server"),

@@ -219,3 +219,26 @@ async def test_a_streaming_response_notices_its_client_leave() -> None:
         await app(http_scope("/endless"), peer.receive, peer.send)
     assert ended == ["closed"]
     assert peer.sent_after_leaving <= 2
+
+
+async def test_a_whole_response_is_a_checkpoint_and_sends_nothing_once_cancelled() -> None:
+    app = Trioframe(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return "hello"
+
+    # The status line goes out without a checkpoint of its own; the body's is for both.
+    peer = EagerPeer([{"type": "http.request", "body": b""}], {"type": "http.disconnect"})
+    with trio.testing.assert_checkpoints():
+        await app(http_scope("/"), peer.receive, peer.send)
+    assert [message["type"] for message in peer.sent] == [
+        "http.response.start",
+        "http.response.body",
+    ]
+    # A request cancelled before its response goes out sends no half of it.
+    peer = EagerPeer([{"type": "http.request", "body": b""}], {"type": "http.disconnect"})
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await app(http_scope("/"), peer.receive, peer.send)
+    assert peer.sent == []

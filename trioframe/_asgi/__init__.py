@@ -6,7 +6,9 @@ objects and a `Response` back into messages, with the one header codec. Code aft
 folder sees only those wrappers; the server and the test harnesses play the other side.
 
 Every call to the server's ``send`` is made a Trio checkpoint here, once for all handlers:
-trioframe's awaitable operations are checkpoints whatever the server does. (What trioframe
+trioframe's awaitable operations are checkpoints whatever the server does. (One exception:
+a whole response's status and headers go out with the server's own ``send``, because the
+message with its body follows at once, and that one is the checkpoint of both.) (What trioframe
 receives reaches user code through memory channels, which are checkpoints already, and its
 readers stop at a full channel, so the server's ``receive`` needs no help.)
 """
@@ -42,13 +44,14 @@ async def handle_connection(
         ValueError: the server sent a scope type trioframe does not serve.
     """
     kind = scope["type"]
-    send = checkpointing(send)
     if kind == "http":
-        await handle_http(app, cast("HTTPScope", scope), receive, send)
+        await handle_http(
+            app, cast("HTTPScope", scope), receive, checkpointing(send), server_send=send
+        )
     elif kind == "websocket":
-        await handle_websocket(app, cast("WebsocketScope", scope), receive, send)
+        await handle_websocket(app, cast("WebsocketScope", scope), receive, checkpointing(send))
     elif kind == "lifespan":
-        await handle_lifespan(app, cast("LifespanScope", scope), receive, send)
+        await handle_lifespan(app, cast("LifespanScope", scope), receive, checkpointing(send))
     else:
         # Servers may offer scope types from newer ASGI versions; the spec says to refuse them.
         raise ValueError(f"trioframe cannot serve ASGI scope type {kind!r}")

@@ -43,9 +43,15 @@ DISCONNECT_WAIT_S = 10.0
 
 
 async def handle_http(
-    app: Trioframe, scope: HTTPScope, receive: ASGIReceive, send: ASGISend
+    app: Trioframe,
+    scope: HTTPScope,
+    receive: ASGIReceive,
+    send: ASGISend,
+    *,
+    server_send: ASGISend | None = None,
 ) -> None:
-    """Serve one HTTP request.
+    """Serve one HTTP request; ``send`` is a checkpoint, ``server_send`` the server's own
+    (see `send_response`).
 
     Raises:
         Exception: an unhandled application error, only when exceptions propagate
@@ -58,7 +64,7 @@ async def handle_http(
         exchange = _Exchange(nursery, receive, body_sender)
         with lone.caught():
             try:
-                await _serve(app, request, body_receiver, send, exchange)
+                await _serve(app, request, body_receiver, send, server_send, exchange)
             finally:
                 if not exchange.pump_started:
                     body_sender.close()
@@ -137,6 +143,7 @@ async def _serve(
     request: Request,
     body_receiver: trio.MemoryReceiveChannel[bytes],
     send: ASGISend,
+    server_send: ASGISend | None,
     exchange: _Exchange,
 ) -> None:
     ctx = RequestContext(app, request)
@@ -154,7 +161,12 @@ async def _serve(
             exchange.start_pump()  # a client that leaves mid-stream must stop the producer
         try:
             await send_response(
-                send, response, head=head, logger=app.logger, before_last=exchange.finishing
+                send,
+                response,
+                head=head,
+                logger=app.logger,
+                before_last=exchange.finishing,
+                server_send=server_send,
             )
         except Exception as stream_error:
             # Headers are out, so no error page can follow: the client sees a cut-off body.

@@ -4,6 +4,7 @@ backpressure, streaming, teardown and the body pump."""
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,36 @@ async def test_a_view_that_never_waits_receives_nothing(app: Trioframe) -> None:
     await app(http_scope("/"), receive, send)
     assert receives == 0
     assert sent[-1] == {"type": "http.response.body", "body": b"hello", "more_body": False}
+
+
+async def test_the_first_of_repeated_headers_counts_in_any_case(app: Trioframe) -> None:
+    # Routing and the body read Host and Content-Length before the headers are decoded
+    # (most requests never decode them); they must agree with what the view sees then.
+    @app.post("/")
+    async def index() -> dict[str, Any]:
+        return {
+            "host": request.host,
+            "length": request.body.content_length,
+            "headers": request.headers.getlist("Content-Length"),
+            "body": await request.get_data(as_text=True),
+        }
+
+    scope = http_scope("/", method="POST")
+    scope["headers"] = [
+        (b"Host", b"first.example"),
+        (b"host", b"second.example"),
+        (b"Content-Length", b"2"),
+        (b"content-length", b"3"),
+    ]
+    peer = Peer([b"hi"])
+    await app(scope, peer.receive, peer.send)
+    assert peer.status == 200
+    assert json.loads(b"".join(peer.body_chunks)) == {
+        "host": "first.example",
+        "length": 2,
+        "headers": ["2", "3"],
+        "body": "hi",
+    }
 
 
 async def test_a_timeout_inside_the_view_is_the_view_s_own(

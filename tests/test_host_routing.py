@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from trioframe import Blueprint, SetupError, Trioframe, request, url_for, websocket
+from trioframe._urls import _HOST_DOMAINS, _HOST_DOMAINS_KEPT
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -98,3 +99,43 @@ async def test_a_none_subdomain_at_registration_keeps_the_blueprint_s_own(
 
     app.register_blueprint(admin, subdomain=None)
     assert await (await app.test_client().get("/", subdomain="admin")).get_data() == b"admin"
+
+
+@pytest.mark.parametrize("host_matching", [False, True])
+async def test_a_host_idna_cannot_encode_gets_400(host_matching: bool) -> None:
+    # werkzeug refuses to bind such a name (an empty label, one over 63 characters); the
+    # client gets the invalid-host 400, not a server error, and others are still served.
+    if host_matching:
+        app = Trioframe(__name__, host_matching=True, static_host="example.com")
+    else:
+        app = Trioframe(__name__)
+    route = {"host": "example.com"} if host_matching else {}
+
+    @app.get("/", **route)
+    async def index() -> str:
+        return url_for("index", _external=True)
+
+    client = app.test_client()
+    for host in ["a..b", "a" * 64 + ".com"]:
+        for method in ["GET", "OPTIONS"]:
+            response = await client.open("/", method=method, headers={"Host": host})
+            assert response.status_code == 400
+            assert "is not a valid host name" in await response.get_data(as_text=True)
+    response = await client.get("/", headers={"Host": "Example.com"})
+    assert await response.get_data(as_text=True) == "http://example.com/"
+
+
+async def test_made_up_hosts_do_not_grow_what_routing_keeps() -> None:
+    # Routing keeps each host's IDNA form; clients sending endless made-up hosts get their
+    # answers while what is kept stays bounded.
+    app = Trioframe(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return request.host
+
+    client = app.test_client()
+    for number in range(2 * _HOST_DOMAINS_KEPT):
+        response = await client.get("/", headers={"Host": f"host{number}.example"})
+        assert await response.get_data(as_text=True) == f"host{number}.example"
+        assert len(_HOST_DOMAINS) <= _HOST_DOMAINS_KEPT

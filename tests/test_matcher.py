@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import BaseConverter, Map, MapAdapter, Rule, ValidationError
-from werkzeug.routing.exceptions import RoutingException
+from werkzeug.routing.exceptions import NoMatch
 
 from trioframe import Trioframe, url_for
 from trioframe._matcher import Matcher, matching_map
@@ -53,11 +54,12 @@ def tricky_map(*, host_matching: bool = False) -> Map:
         Rule("/items/<int:item_id>", endpoint="item_update", methods=["PUT"], **host),
         Rule("/items/<name>", endpoint="item_by_name", **host),
         Rule("/items/<int:item_id>/parts/<path:rest>", endpoint="part", **host),
-        Rule("/loose", endpoint="loose", strict_slashes=False, **host),
+        Rule("/loose", endpoint="loose", methods=["GET"], strict_slashes=False, **host),
         Rule("/loose-dir/", endpoint="loose_dir", strict_slashes=False, **host),
         Rule("/even/<even:number>", endpoint="even", **host),
         Rule("/dotted/<dotted:name>", endpoint="dotted", **host),
         Rule("/dotted/<dotted:name>/end", endpoint="dotted_end", **host),
+        Rule("/deep/<dotted:name>/", endpoint="deep", methods=["GET"], **host),
         Rule("/files/<path:name>", endpoint="files", **host),
         Rule("/files/<path:name>/raw", endpoint="files_raw", **host),
         Rule("/any/<any(a, b):letter>", endpoint="any", **host),
@@ -101,6 +103,8 @@ PATHS = [
     "/dotted/a/b",
     "/dotted/a/b/",
     "/dotted/a/b/end",
+    "/deep/a/b/",
+    "/deep/a/b",
     "/files/x/y.txt",
     "/files/x/y/raw",
     "/files/",
@@ -122,6 +126,9 @@ PATHS = [
     "/nowhere",
 ]
 METHODS = ["GET", "POST", "PUT", "HEAD", "OPTIONS"]
+#: Paths werkzeug answers with 404, 405 or a websocket mismatch, for GET over HTTP.
+PLAIN_MISSES = {"/items/new/", "/items/42/", "/items/42/parts/", "/dotted/a/b/", "/files/"}
+PLAIN_MISSES |= {"/any/c", "/floats/1", "/ws", "/build-only", "/nowhere"}
 #: Paths werkzeug answers with their rule, for GET over HTTP on the app's domain.
 PLAIN_HITS = {
     "/",
@@ -138,6 +145,7 @@ PLAIN_HITS = {
     "/even/4",
     "/dotted/a/b",
     "/dotted/a/b/end",
+    "/deep/a/b/",
     "/files/x/y.txt",
     "/files/x/y/raw",
     "/any/a",
@@ -150,8 +158,9 @@ PLAIN_HITS = {
 
 def werkzeug_answer(
     url_map: Map, domain: str, path: str, method: str, websocket: bool
-) -> tuple[Rule, dict[str, Any]] | str:
-    """What werkzeug's adapter says: the rule and values, or the name of its exception."""
+) -> tuple[Rule, dict[str, Any]] | tuple[str, frozenset[str]]:
+    """What werkzeug's adapter says: the rule and values, or the name of its exception and
+    the methods a 405 lists."""
     scheme = "ws" if websocket else "http"
     if url_map.host_matching:
         adapter: MapAdapter = url_map.bind(domain, url_scheme=scheme)
@@ -159,38 +168,49 @@ def werkzeug_answer(
         adapter = url_map.bind("example.com", subdomain=domain, url_scheme=scheme)
     try:
         rule, values = adapter.match(path, method, return_rule=True)
-    except RoutingException as error:  # the redirects
-        return type(error).__name__
-    except Exception as error:  # 404, 405, the websocket mismatch
-        return type(error).__name__
+    except HTTPException as error:  # the redirects are HTTP exceptions too
+        methods = error.valid_methods if isinstance(error, MethodNotAllowed) else None
+        return type(error).__name__, frozenset(methods or ())
     assert isinstance(rule, Rule)
     return rule, dict(values)
 
 
-def assert_same_answer(url_map: Map, domain: str, path: str, method: str, websocket: bool) -> bool:
-    """Check a hit against werkzeug's answer; whether there was one. (What is not a hit is
-    werkzeug's answer by construction: the caller asks werkzeug then.)"""
+def assert_same_answer(
+    url_map: Map, domain: str, path: str, method: str, websocket: bool
+) -> str | None:
+    """Check the matcher's answer against werkzeug's: ``"hit"`` or ``"miss"`` when it
+    answered, ``None`` when it left the answer to werkzeug (which is then werkzeug's by
+    construction: the caller asks werkzeug)."""
     matcher = url_map._matcher
     assert isinstance(matcher, Matcher)
     # As requests hold it, and as werkzeug's adapter matches it: one leading slash.
-    hit = matcher.match_hit(domain, "/" + path.lstrip("/"), method, websocket)
-    if hit is None:
-        return False
+    answer = matcher.answer(domain, "/" + path.lstrip("/"), method, websocket)
+    if answer is None:
+        return None
     expected = werkzeug_answer(url_map, domain, path, method, websocket)
-    assert not isinstance(expected, str), (path, method, websocket, expected)
-    assert hit[0] is expected[0], (path, method, websocket)
-    assert hit[1] == expected[1], (path, method, websocket)
-    return True
+    if isinstance(answer, NoMatch):
+        if answer.have_match_for:
+            name = "MethodNotAllowed"
+        elif answer.websocket_mismatch:
+            name = "WebsocketMismatch"
+        else:
+            name = "NotFound"
+        assert expected == (name, frozenset(answer.have_match_for)), (path, method, websocket)
+        return "miss"
+    assert isinstance(expected[0], Rule), (path, method, websocket, expected)
+    assert answer[0] is expected[0], (path, method, websocket)
+    assert answer[1] == expected[1], (path, method, websocket)
+    return "hit"
 
 
 @pytest.mark.parametrize("websocket", [False, True])
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("path", PATHS)
 def test_every_answer_is_werkzeug_s(path: str, method: str, websocket: bool) -> None:
-    url_map = tricky_map()
-    hit = assert_same_answer(url_map, "", path, method, websocket)
+    answer = assert_same_answer(tricky_map(), "", path, method, websocket)
     if method == "GET" and not websocket:
-        assert hit == (path in PLAIN_HITS)
+        assert (answer == "hit") == (path in PLAIN_HITS)
+        assert (answer == "miss") == (path in PLAIN_MISSES)
 
 
 @pytest.mark.parametrize(
@@ -217,18 +237,22 @@ def test_hosts_are_matched_as_werkzeug_matches_them(host: str, path: str) -> Non
 
 def test_a_rule_added_after_matching_is_found() -> None:
     url_map = tricky_map()
-    assert not assert_same_answer(url_map, "", "/late/3", "GET", websocket=False)
+    assert assert_same_answer(url_map, "", "/late/3", "GET", websocket=False) == "miss"
     url_map.add(Rule("/late/<int:n>", endpoint="late"))
-    assert assert_same_answer(url_map, "", "/late/3", "GET", websocket=False)
+    assert assert_same_answer(url_map, "", "/late/3", "GET", websocket=False) == "hit"
     # A rule that provides defaults for an endpoint turns its other rule's hits into
     # redirects: the matcher leaves those to werkzeug.
     url_map.add(Rule("/late/", endpoint="late", defaults={"n": 3}))
-    assert not assert_same_answer(url_map, "", "/late/3", "GET", websocket=False)
+    assert assert_same_answer(url_map, "", "/late/3", "GET", websocket=False) is None
+    # Unless the map does not redirect to defaults.
+    url_map.redirect_defaults = False
+    assert assert_same_answer(url_map, "", "/late/3", "GET", websocket=False) == "hit"
 
 
 SEGMENTS = (
     *("", "items", "new", "42", "-1", "parts", "a", "b", "loose", "loose-dir", "even", "4"),
     *("3", "dotted", "end", "files", "raw", "any", "floats", "1.5", "pages", "both", "ws", "x"),
+    "deep",
 )
 segment = st.sampled_from(SEGMENTS)
 
@@ -271,11 +295,14 @@ async def test_a_hit_binds_no_map_adapter(monkeypatch: pytest.MonkeyPatch) -> No
     response = await client.get("/items/7")
     assert await response.get_json() == {"item_id": 7}
     assert bound == []
-    # Answers that are not plain hits are werkzeug's, from an adapter bound then.
+    # Nor does a plain miss.
     assert (await client.get("/items/x")).status_code == 404
-    assert (await client.post("/items/7")).status_code == 405
+    assert (await client.post("/items/7")).headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert bound == []
+    # A redirect is werkzeug's answer, from an adapter bound then; so is OPTIONS.
+    assert (await client.get("/items//7")).headers["Location"].endswith("/items/7")
     assert (await client.options("/items/7")).headers["Allow"] == "GET, HEAD, OPTIONS"
-    assert bound == ["/items/x", "/items/7", "/items/7"]
+    assert bound == ["/items//7", "/items/7"]
     # URL building binds one too.
     assert await (await client.get("/link")).get_data(as_text=True) == "/items/3"
     assert bound[-1] == "/link"

@@ -371,3 +371,19 @@ async def test_only_paths_under_the_mount_point_are_the_app_s(
     if path.endswith("/x"):
         accepted = socket.types[0] == "websocket.accept"
         assert accepted is (status == 200)
+
+
+async def test_an_app_whose_url_map_was_replaced_still_routes() -> None:
+    # trioframe matches hits with its own walk of the map's rules; a plain werkzeug Map put
+    # in its place routes through werkzeug alone, with the same answers.
+    app = Trioframe(__name__)
+    app.url_map = Map()
+
+    @app.get("/items/<int:item_id>")
+    async def item(item_id: int) -> dict[str, int]:
+        return {"item_id": item_id}
+
+    client = app.test_client()
+    assert await (await client.get("/items/3")).get_json() == {"item_id": 3}
+    assert (await client.get("/items/x")).status_code == 404
+    assert (await client.post("/items/3")).status_code == 405

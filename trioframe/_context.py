@@ -226,6 +226,11 @@ class ConnectionContext:
                         # The application context ends with the request, as in Flask.
                         await self.app.do_teardown_appcontext(error)
         finally:
+            routing_exception = self.connection.routing_exception
+            if routing_exception is not None:
+                # Dispatch raised it from frames that hold the connection, which holds it:
+                # without dropping them, every 404 would leave a reference cycle behind.
+                routing_exception.__traceback__ = None
             self._var.reset(self._tokens.pop())
             self.app_context.pop()
 

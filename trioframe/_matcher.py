@@ -1,14 +1,14 @@
 """Routing's hot path: a URL matched to its rule without werkzeug's ``MapAdapter``.
 
 werkzeug compiles a map's rules into a tree of states, one per path segment, in its
-``StateMachineMatcher``. `Matcher` is that matcher with one more method, `Matcher.match_hit`,
+``StateMachineMatcher``. `Matcher` is that matcher with one more method, `Matcher.answer`,
 which walks the same tree in the same order (static segments before converters, converters
-by weight, rules in the order they were added) but answers only plain hits: the first rule
-that takes the path, the method and the kind of connection, with its values converted.
-Everything else returns ``None`` and the caller asks werkzeug's ``MapAdapter``, so the
-answers stay werkzeug's: no rule (404), the wrong method (405), the wrong kind of connection,
-the trailing-slash redirect, merged slashes, a converter refusing the value, alias and
-default redirects, and ``redirect_to``.
+by weight, rules in the order they were added) and gives werkzeug's answers for plain hits
+(the first rule that takes the path, the method and the kind of connection, with its values
+converted) and for plain misses (no rule, the wrong method, the wrong kind of connection).
+Everything else returns ``None`` and the caller asks werkzeug's ``MapAdapter``: the
+trailing-slash redirect, merged slashes, a converter refusing the value, alias and default
+redirects, and ``redirect_to``.
 
 Why not call werkzeug for every request: binding a ``MapAdapter`` costs more than matching,
 and werkzeug's ``match`` defines a recursive closure on each call, which leaves a reference
@@ -26,6 +26,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import Map, ValidationError
+from werkzeug.routing.exceptions import NoMatch
 from werkzeug.routing.matcher import StateMachineMatcher
 
 if TYPE_CHECKING:
@@ -40,50 +41,71 @@ class _NotAHit(Exception):
     """werkzeug would answer with a redirect here, whatever else the tree holds."""
 
 
+class _Misses:
+    """What a walk saw of the rules that took the path but not the request: the methods
+    they accept, and whether one was for the other kind of connection."""
+
+    __slots__ = ("methods", "other_kind")
+
+    def __init__(self) -> None:
+        self.methods: set[str] = set()
+        self.other_kind = False
+
+
 class Matcher(StateMachineMatcher):
-    """werkzeug's state machine, plus `match_hit` for the requests that find their rule."""
+    """werkzeug's state machine, plus `answer` for the requests it can answer alone."""
 
     def __init__(self, url_map: Map) -> None:
         super().__init__(url_map.merge_slashes)
         self._map = url_map
         # A segment's regex, and its converters' group names in order, by pattern source.
         self._patterns: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {}
-        # Whether a hit on a rule is the answer, or werkzeug turns it into a redirect; by
-        # the rule's id (rules compare by value, and a map keeps its rules for ever).
-        self._final: dict[int, bool] = {}
+        # Whether werkzeug may redirect a hit on a rule to another rule's defaults (when
+        # the map's redirect_defaults is on); by the rule's id (rules compare by value, and
+        # a map keeps its rules for ever).
+        self._may_redirect: dict[int, bool] = {}
 
     def update(self) -> None:
         """Sort the tree (werkzeug's work) after rules were added, and forget what was
         derived from the rules before."""
         super().update()
         self._patterns.clear()
-        self._final.clear()
+        self._may_redirect.clear()
 
-    def match_hit(
+    def answer(
         self, domain: str, path: str, method: str, websocket: bool
-    ) -> tuple[Rule, dict[str, Any]] | None:
-        """The rule for ``path`` (which starts with ``/``) on ``domain`` (the subdomain, or
-        the host when the map matches hosts), and its converted values; ``None`` when the
-        answer is not a plain hit, which werkzeug's ``MapAdapter.match`` then gives."""
+    ) -> tuple[Rule, dict[str, Any]] | NoMatch | None:
+        """The rule for ``path`` (which starts with one ``/``) on ``domain`` (the subdomain,
+        or the host when the map matches hosts), and its converted values; or werkzeug's
+        `NoMatch` for a path no rule takes this way; or ``None`` when werkzeug's
+        ``MapAdapter.match`` must give the answer."""
         self._map.update()
+        misses = _Misses()
         try:
-            found = self._walk(self._root, [domain, *path.split("/")], 0, [], method, websocket)
+            found = self._walk(
+                self._root, [domain, *path.split("/")], 0, [], method, websocket, misses
+            )
         except _NotAHit:
             return None
         if found is None:
-            return None
+            if self.merge_slashes and "//" in path:
+                return None  # werkzeug tries again with slashes merged, then redirects
+            return NoMatch(misses.methods, misses.other_kind)
         rule, raw_values = found
-        final = self._final.get(id(rule))
-        if final is None:
-            final = self._final[id(rule)] = self._is_final(rule)
-        if not final:
+        if rule.redirect_to is not None:
             return None
+        if self._map.redirect_defaults:
+            may_redirect = self._may_redirect.get(id(rule))
+            if may_redirect is None:
+                may_redirect = self._may_redirect[id(rule)] = self._may_redirect_to_defaults(rule)
+            if may_redirect:
+                return None
         values: dict[str, Any] = {}
         for (name, converter), raw in zip(rule._converters.items(), raw_values, strict=False):
             try:
                 values[name] = converter.to_python(raw)
             except ValidationError:
-                return None  # werkzeug answers 404 or 405 for the path
+                return None  # werkzeug then answers 404 or 405 for the path
         if rule.defaults:
             values.update(rule.defaults)
         return rule, values
@@ -96,18 +118,20 @@ class Matcher(StateMachineMatcher):
         values: list[str],
         method: str,
         websocket: bool,
+        misses: _Misses,
     ) -> tuple[Rule, list[str]] | None:
-        """werkzeug's walk from ``state`` over ``parts[index:]``, without the bookkeeping
-        for the answers that are not hits.
+        """werkzeug's walk from ``state`` over ``parts[index:]``.
 
         Raises:
             _NotAHit: werkzeug would stop here with the trailing-slash redirect.
         """
         if index == len(parts):
             for rule in state.rules:
-                if (rule.methods is None or method in rule.methods) and (
-                    rule.websocket == websocket
-                ):
+                if rule.methods is not None and method not in rule.methods:
+                    misses.methods.update(rule.methods)
+                elif rule.websocket != websocket:
+                    misses.other_kind = True
+                else:
                     return rule, values
             slashed = state.static.get("")
             if slashed is not None:
@@ -122,7 +146,7 @@ class Matcher(StateMachineMatcher):
         part = parts[index]
         static = state.static.get(part)
         if static is not None:
-            found = self._walk(static, parts, index + 1, values, method, websocket)
+            found = self._walk(static, parts, index + 1, values, method, websocket, misses)
             if found is not None:
                 return found
         for test_part, next_state in state.dynamic:
@@ -144,17 +168,20 @@ class Matcher(StateMachineMatcher):
                 values + [match.group(name) for name in groups],
                 method,
                 websocket,
+                misses,
             )
             if found is not None:
                 return found
         if index == len(parts) - 1 and part == "":
             # Only a trailing slash is left: rules without strict slashes take it.
             for rule in state.rules:
-                if (
-                    not rule.strict_slashes
-                    and (rule.methods is None or method in rule.methods)
-                    and rule.websocket == websocket
-                ):
+                if rule.strict_slashes:
+                    continue
+                if rule.methods is not None and method not in rule.methods:
+                    misses.methods.update(rule.methods)
+                elif rule.websocket != websocket:
+                    misses.other_kind = True
+                else:
                     return rule, values
         return None
 
@@ -169,13 +196,10 @@ class Matcher(StateMachineMatcher):
             compiled = self._patterns[source] = (pattern, tuple(groups))
         return compiled
 
-    def _is_final(self, rule: Rule) -> bool:
-        """Whether werkzeug answers a hit on ``rule`` with the rule itself, not a redirect."""
-        if rule.redirect_to is not None:
-            return False
-        if not self._map.redirect_defaults:
-            return True
-        return not rule.alias and not any(
+    def _may_redirect_to_defaults(self, rule: Rule) -> bool:
+        """Whether werkzeug's ``redirect_defaults`` may turn a hit on ``rule`` into a
+        redirect: it is an alias, or another rule of its endpoint provides defaults."""
+        return rule.alias or any(
             other.provides_defaults_for(rule) for other in self._map.iter_rules(rule.endpoint)
         )
 

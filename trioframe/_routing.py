@@ -14,12 +14,13 @@ import werkzeug.exceptions
 import werkzeug.routing
 
 from ._context import current_app
-from ._exceptions import BadRequest, BuildError, UpgradeRequired, from_werkzeug
+from ._exceptions import BadRequest, BuildError, HTTPException, UpgradeRequired, from_werkzeug
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from werkzeug.routing import MapAdapter
+    from werkzeug.routing.exceptions import NoMatch
 
 #: Characters left as they are in a URL fragment built by ``url_for(_anchor=...)``.
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
@@ -86,17 +87,34 @@ def match(adapter: MapAdapter, method: str) -> tuple[Rule, dict[str, Any]]:
     """
     try:
         rule, args = adapter.match(method=method, return_rule=True)
-    except werkzeug.routing.WebsocketMismatch:
-        if adapter.websocket:
-            raise BadRequest("This URL does not accept websocket connections.") from None
-        raise UpgradeRequired(
-            "This URL serves websockets only; connect with a websocket client.",
-            headers={"Upgrade": "websocket", "Connection": "Upgrade"},
-        ) from None
     except werkzeug.exceptions.HTTPException as error:
-        raise from_werkzeug(error) from None
+        raise routing_error(error, websocket=adapter.websocket) from None
     assert isinstance(rule, Rule)  # the app only ever adds trioframe rules
     return rule, dict(args)
+
+
+def no_match_error(no_match: NoMatch, *, websocket: bool) -> HTTPException:
+    """What `match` raises for the path no rule takes, as werkzeug's adapter decides it."""
+    error: werkzeug.exceptions.HTTPException
+    if no_match.have_match_for:
+        error = werkzeug.exceptions.MethodNotAllowed(valid_methods=list(no_match.have_match_for))
+    elif no_match.websocket_mismatch:
+        error = werkzeug.routing.WebsocketMismatch()
+    else:
+        error = werkzeug.exceptions.NotFound()
+    return routing_error(error, websocket=websocket)
+
+
+def routing_error(error: werkzeug.exceptions.HTTPException, *, websocket: bool) -> HTTPException:
+    """werkzeug's routing error as trioframe's, for a websocket or a plain request."""
+    if isinstance(error, werkzeug.routing.WebsocketMismatch):
+        if websocket:
+            return BadRequest("This URL does not accept websocket connections.")
+        return UpgradeRequired(
+            "This URL serves websockets only; connect with a websocket client.",
+            headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+        )
+    return from_werkzeug(error)
 
 
 def build(

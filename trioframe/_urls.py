@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, overload
 
+from werkzeug.routing.exceptions import NoMatch
 from werkzeug.sansio.utils import host_is_trusted
 
 from ._context import (
@@ -18,7 +19,7 @@ from ._context import (
 )
 from ._exceptions import BadRequest, HTTPException, NotFound, OutsideContextError
 from ._matcher import Matcher
-from ._routing import build, match
+from ._routing import build, match, no_match_error
 
 if TYPE_CHECKING:
     from werkzeug.routing import Map, MapAdapter
@@ -32,15 +33,32 @@ if TYPE_CHECKING:
 _WEBSOCKET_SCHEMES = frozenset({"ws", "wss"})
 
 
+#: Hosts already put in werkzeug's form: an app sees a few, so each request is a lookup.
+#: Emptied when full, so clients sending made-up hosts cannot grow it.
+_HOST_DOMAINS: dict[str, str | None] = {}
+_HOST_DOMAINS_KEPT = 256
+
+
 def _host_domain(host: str) -> str | None:
     """The host as werkzeug matches host rules (lower case, IDNA-encoded, with the port),
-    or ``None`` for a name IDNA cannot encode (werkzeug's own binding answers that)."""
+    or ``None`` for a name IDNA cannot encode, which werkzeug refuses to bind."""
+    try:
+        return _HOST_DOMAINS[host]
+    except KeyError:
+        pass
     name, separator, port = host.lower().partition(":")
     try:
-        name = name.encode("idna").decode("ascii")
+        domain: str | None = f"{name.encode('idna').decode('ascii')}{separator}{port}"
     except UnicodeError:
-        return None
-    return f"{name}{separator}{port}"
+        domain = None
+    if len(_HOST_DOMAINS) >= _HOST_DOMAINS_KEPT:
+        _HOST_DOMAINS.clear()
+    _HOST_DOMAINS[host] = domain
+    return domain
+
+
+def _invalid_host(host: str) -> BadRequest:
+    return BadRequest(f"The Host header {host!r} is not a valid host name with an optional port.")
 
 
 class URLs:
@@ -91,10 +109,7 @@ class URLs:
         host = request.host
         if not host and request.headers.get("host"):
             # RFC 9112 3.2: an invalid Host header gets 400.
-            raise BadRequest(
-                f"The Host header {request.headers['host']!r} is not a valid host name "
-                "with an optional port."
-            )
+            raise _invalid_host(request.headers["host"])
         trusted_hosts = self.config["TRUSTED_HOSTS"]
         if trusted_hosts is not None and not host_is_trusted(
             host, [trusted.lower() for trusted in trusted_hosts]
@@ -104,10 +119,16 @@ class URLs:
                 "TRUSTED_HOSTS lists the ones it does."
             )
         server_name: str | None = self.config["SERVER_NAME"]
-        if self.url_map.host_matching:
-            return host, None
-        if not (self.subdomain_matching and server_name):
-            return server_name or host, self.url_map.default_subdomain or ""
+        if self.url_map.host_matching or not server_name:
+            # werkzeug matches and builds with the IDNA form, and refuses a host without one.
+            domain = _host_domain(host)
+            if domain is None:
+                raise _invalid_host(host)
+            if self.url_map.host_matching:
+                return domain, None
+            return domain, self.url_map.default_subdomain or ""
+        if not self.subdomain_matching:
+            return server_name, self.url_map.default_subdomain or ""
         server_name = server_name.lower()
         if host == server_name:
             return server_name, ""
@@ -134,28 +155,30 @@ class URLs:
         """Route the request or websocket of ``ctx``: set its ``url_rule`` and
         ``view_args``, or its ``routing_exception``.
 
-        A plain hit is found by trioframe's `Matcher` on werkzeug's rules; anything else
-        (404, 405, redirects) is werkzeug's answer, from ``ctx.url_adapter``.
+        trioframe's `Matcher` answers plain hits and misses on werkzeug's rules; anything
+        else (the redirects) is werkzeug's answer, from ``ctx.url_adapter``.
         """
         connection = ctx.connection
         matcher = self.url_map._matcher
         binding = ctx.url_binding
-        if isinstance(matcher, Matcher) and binding is not None:
+        # Only a connection whose host passed the checks is routed, and it has both.
+        assert binding is not None
+        websocket = connection.scheme in _WEBSOCKET_SCHEMES
+        if isinstance(matcher, Matcher):  # unless the app's map was replaced
             server_name, subdomain = binding
-            domain = subdomain if subdomain is not None else _host_domain(server_name)
-            hit = None
-            if domain is not None:
-                hit = matcher.match_hit(
-                    domain,
-                    connection.path,
-                    connection.method,
-                    connection.scheme in _WEBSOCKET_SCHEMES,
-                )
-            if hit is not None:
-                connection.url_rule, connection.view_args = hit
+            answer = matcher.answer(
+                subdomain if subdomain is not None else server_name,
+                connection.path,
+                connection.method,
+                websocket,
+            )
+            if isinstance(answer, NoMatch):
+                connection.routing_exception = no_match_error(answer, websocket=websocket)
+                return
+            if answer is not None:
+                connection.url_rule, connection.view_args = answer
                 return
         adapter = ctx.url_adapter
-        # Only a connection whose host passed the checks is routed, and it has one.
         assert adapter is not None
         try:
             connection.url_rule, connection.view_args = match(adapter, connection.method)

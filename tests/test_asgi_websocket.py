@@ -785,3 +785,57 @@ async def test_without_a_send_timeout_a_send_waits_as_long_as_it_takes(
     with trio.fail_after(7200):
         await app(websocket_scope("/patient"), peer.receive, peer.send)
     assert sent_at == [3600]
+
+
+class BurstPeer(WebsocketPeer):
+    """A client that connects, waits until the app is idle (its handler waiting in
+    ``receive()``), then sends a burst of messages that reach the app without a
+    scheduling point between them."""
+
+    def __init__(self, texts: list[str]) -> None:
+        super().__init__([{"type": "websocket.receive", "text": text} for text in texts])
+        self._bursting = False
+
+    async def receive(self) -> dict[str, Any]:
+        if self._messages and (self._bursting or self._messages[0]["type"] == "websocket.connect"):
+            message: dict[str, Any] = self._messages.pop(0)
+            return message
+        await trio.testing.wait_all_tasks_blocked()
+        self._bursting = True
+        return await super().receive()
+
+
+@pytest.mark.parametrize(
+    ("burst", "handler_waits", "overflows"),
+    [(2, True, False), (3, True, True), (2, False, True)],
+)
+async def test_a_message_goes_straight_to_a_handler_waiting_in_receive(
+    burst: int, handler_waits: bool, overflows: bool
+) -> None:
+    # With room for one message, a burst of two fits: the first is handed to the handler
+    # waiting in receive() and never takes the room; only the second waits there. A third
+    # finds the room taken and (with the "close" policy) closes the connection with 1008,
+    # as the second does when the handler is busy elsewhere.
+    app = Trioframe(__name__)
+    app.config.update(WEBSOCKET_QUEUE_SIZE=1, WEBSOCKET_QUEUE_OVERFLOW="close")
+    received: list[str | bytes] = []
+
+    @app.websocket("/burst")
+    async def handler() -> None:
+        await websocket.accept()
+        if not handler_waits:
+            await trio.sleep_forever()
+        while True:
+            received.append(await websocket.receive())
+
+    peer = BurstPeer([f"message {number}" for number in range(burst)])
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(app, websocket_scope("/burst"), peer.receive, peer.send)
+        await trio.testing.wait_all_tasks_blocked()
+        peer.disconnect()
+    closes = [message for message in peer.sent if message["type"] == "websocket.close"]
+    if overflows:
+        assert closes[0]["code"] == 1008
+    else:
+        assert received == [f"message {number}" for number in range(burst)]
+        assert closes == []

@@ -387,3 +387,18 @@ async def test_an_app_whose_url_map_was_replaced_still_routes() -> None:
     assert await (await client.get("/items/3")).get_json() == {"item_id": 3}
     assert (await client.get("/items/x")).status_code == 404
     assert (await client.post("/items/3")).status_code == 405
+
+
+async def test_create_url_adapter_binds_the_map_to_a_request() -> None:
+    app = Trioframe(__name__)
+
+    @app.get("/items/<int:item_id>")
+    async def item(item_id: int) -> str:
+        return str(item_id)
+
+    async with app.test_request_context("/items/5", headers={"Host": "shop.example"}):
+        adapter = app.create_url_adapter(request)
+        assert adapter.match() == ("item", {"item_id": 5})
+        assert adapter.build("item", {"item_id": 6}, force_external=True) == (
+            "http://shop.example/items/6"
+        )

@@ -46,14 +46,17 @@ class Body:
 
     def __init__(
         self,
-        chunks: trio.MemoryReceiveChannel[bytes],
+        chunks: trio.MemoryReceiveChannel[bytes] | Callable[[], trio.MemoryReceiveChannel[bytes]],
         *,
         content_length: int | None,
         max_length: int | None,
         timeout: float | None = None,
         before_first_read: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        self._chunks = chunks
+        # Where chunks arrive; a function that makes the channel on first use, for a server
+        # that opens one only for the requests whose body is read.
+        self._chunks_source = chunks
+        self._chunks: trio.MemoryReceiveChannel[bytes] | None = None
         self._before_first_read = before_first_read
         #: The length the client announced, if it did.
         self.content_length = content_length
@@ -150,13 +153,20 @@ class Body:
             raise self._too_large(limit)
         return chunk
 
+    def _channel(self) -> trio.MemoryReceiveChannel[bytes]:
+        if self._chunks is None:
+            source = self._chunks_source
+            self._chunks = source if isinstance(source, trio.MemoryReceiveChannel) else source()
+        return self._chunks
+
     async def _receive_in_time(self) -> bytes:
+        chunks = self._channel()
         if self.timeout is None:
-            return await self._chunks.receive()
+            return await chunks.receive()
         # A chunk already here costs no waiting, even with the time used up.
         await trio.lowlevel.checkpoint_if_cancelled()
         try:
-            chunk = self._chunks.receive_nowait()
+            chunk = chunks.receive_nowait()
         except trio.WouldBlock:
             pass
         else:
@@ -168,7 +178,7 @@ class Body:
             started = trio.current_time()
             with trio.move_on_after(remaining):
                 try:
-                    return await self._chunks.receive()
+                    return await chunks.receive()
                 finally:
                     self._waited += trio.current_time() - started
         raise RequestTimeout(

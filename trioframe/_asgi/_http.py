@@ -2,7 +2,8 @@
 
 How one request is served:
 
-1. A `Request` is built from the scope. Its body reads from a memory channel.
+1. A `Request` is built from the scope. Its body reads from a memory channel, made when
+   the pump starts or the view first reads the body (most requests never need one).
 2. A pump task is the only caller of ASGI ``receive``. It forwards body chunks into the
    channel, whose capacity is one chunk: a view that does not read stalls the upload, which
    is backpressure. Once the body is complete (or the view is done with it), the pump waits
@@ -57,17 +58,17 @@ async def handle_http(
         Exception: an unhandled application error, only when exceptions propagate
             (``TESTING``); otherwise every error becomes a response or is logged.
     """
-    body_sender, body_receiver = trio.open_memory_channel[bytes](BODY_CHUNKS_AHEAD)
-    request = build_request(app, scope, body_receiver)
+    exchange = _Exchange(receive)
+    request = build_request(app, scope, exchange.body_chunks)
     lone = LoneError()  # the caller sees the view's error, not a group
     async with trio.open_nursery() as nursery:
-        exchange = _Exchange(nursery, receive, body_sender)
+        exchange.nursery = nursery
         with lone.caught():
             try:
-                await _serve(app, request, body_receiver, send, server_send, exchange)
+                await _serve(app, request, send, server_send, exchange)
             finally:
                 if not exchange.pump_started:
-                    body_sender.close()
+                    exchange.close_body()
                 elif exchange.response_sent:
                     # The server reports the disconnect once the response is out (ASGI says
                     # so), which ends the pump without the cost of cancelling it; the
@@ -79,21 +80,49 @@ async def handle_http(
 
 
 class _Exchange:
-    """One request's pump, started at most once, and whether the response is out whole."""
+    """One request's pump, started at most once; the body's channel, made only when the
+    pump starts or the view reads the body; and whether the response is out whole."""
 
-    __slots__ = ("_body_sender", "_nursery", "_receive", "pump_started", "response_sent")
+    __slots__ = (
+        "_body_receiver",
+        "_body_sender",
+        "_receive",
+        "_view_done",
+        "nursery",
+        "pump_started",
+        "response_sent",
+    )
 
-    def __init__(
-        self,
-        nursery: trio.Nursery,
-        receive: ASGIReceive,
-        body_sender: trio.MemorySendChannel[bytes],
-    ) -> None:
-        self._nursery = nursery
+    def __init__(self, receive: ASGIReceive) -> None:
         self._receive = receive
-        self._body_sender = body_sender
+        #: The request's nursery, once open.
+        self.nursery: trio.Nursery | None = None
+        self._body_sender: trio.MemorySendChannel[bytes] | None = None
+        self._body_receiver: trio.MemoryReceiveChannel[bytes] | None = None
+        self._view_done = False
         self.pump_started = False
         self.response_sent = False
+
+    def body_chunks(self) -> trio.MemoryReceiveChannel[bytes]:
+        """The channel the body arrives through (closed once the view is done)."""
+        if self._body_receiver is None:
+            self._body_sender, self._body_receiver = trio.open_memory_channel[bytes](
+                BODY_CHUNKS_AHEAD
+            )
+            if self._view_done:
+                self._body_receiver.close()
+        return self._body_receiver
+
+    def view_done(self) -> None:
+        """The view is done with the body; the pump discards what the client still sends."""
+        self._view_done = True
+        if self._body_receiver is not None:
+            self._body_receiver.close()
+
+    def close_body(self) -> None:
+        """No pump will feed the body: a read finds its end."""
+        if self._body_sender is not None:
+            self._body_sender.close()
 
     def finishing(self) -> None:
         """The last message of the response is about to go out.
@@ -108,8 +137,13 @@ class _Exchange:
         """Start receiving the body and watching for a disconnect, unless already started."""
         if not self.pump_started:
             self.pump_started = True
-            self._nursery.start_soon(
-                _pump_receive, self._receive, self._body_sender, self._nursery.cancel_scope, self
+            self.body_chunks()
+            nursery = self.nursery
+            # The pump starts only while the view runs, inside the nursery.
+            assert nursery is not None
+            assert self._body_sender is not None
+            nursery.start_soon(
+                _pump_receive, self._receive, self._body_sender, nursery.cancel_scope, self
             )
 
 
@@ -141,7 +175,6 @@ async def _pump_receive(
 async def _serve(
     app: Trioframe,
     request: Request,
-    body_receiver: trio.MemoryReceiveChannel[bytes],
     send: ASGISend,
     server_send: ASGISend | None,
     exchange: _Exchange,
@@ -154,8 +187,7 @@ async def _serve(
     error: Exception | None = None
     try:
         response, error = await calling_before_first_wait(_respond(app, ctx), exchange.start_pump)
-        # The view is done with the body; let the pump discard what the client still sends.
-        body_receiver.close()
+        exchange.view_done()
         head = request.method == "HEAD"
         if response.is_streamed and not head:
             exchange.start_pump()  # a client that leaves mid-stream must stop the producer

@@ -91,9 +91,12 @@ def _headers(raw: Iterable[tuple[bytes, bytes]], target_host: str | None) -> Hea
 
 
 def build_request(
-    app: Trioframe, scope: HTTPScope, chunks: trio.MemoryReceiveChannel[bytes]
+    app: Trioframe,
+    scope: HTTPScope,
+    chunks: trio.MemoryReceiveChannel[bytes] | Callable[[], trio.MemoryReceiveChannel[bytes]],
 ) -> Request:
-    """Translate an ``http`` scope into a request whose body is read from ``chunks``.
+    """Translate an ``http`` scope into a request whose body is read from ``chunks`` (or
+    from the channel it makes, when the body is first read).
 
     Its headers are decoded when first used: routing and the body need only three of them,
     picked out of the server's pairs here.

@@ -538,3 +538,17 @@ async def test_quart_spellings_url_root_scope_and_awaiting_the_body(
         "body": "payload",
         "again": "payload",
     }
+
+
+async def test_a_body_timeout_of_zero_answers_408_without_waiting(app: Trioframe) -> None:
+    # No time at all to send the body: the read gives up at once, before the view ever
+    # waits, and the request ends without a task watching the client.
+    @app.post("/upload")
+    async def upload() -> str:
+        request.body_timeout = 0
+        return str(len(await request.get_data()))
+
+    peer = Peer([b"x" * 100], complete=False)
+    await app(http_scope("/upload", method="POST"), peer.receive, peer.send)
+    assert peer.status == 408
+    assert peer.received_count == 0

@@ -331,3 +331,30 @@ async def test_conditional_responses_need_asking(app: Trioframe, client: TestCli
     whole = await client.get("/plain", headers={"Range": "bytes=0-2"})
     assert (whole.status_code, await whole.get_data()) == (200, b"all of it")
     assert "Accept-Ranges" not in whole.headers
+
+
+async def test_a_response_class_with_its_own_init_makes_every_response() -> None:
+    # Bodies a view returns as str, bytes, dict or list are made through a response class's
+    # own __init__, when it has one.
+    class StampedResponse(Response):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.headers["X-Stamp"] = "yes"
+
+    app = Trioframe(__name__)
+    app.response_class = StampedResponse
+
+    @app.get("/text")
+    async def text() -> str:
+        return "hello"
+
+    @app.get("/json")
+    async def json_body() -> dict[str, int]:
+        return {"a": 1}
+
+    client = app.test_client()
+    expected = [("/text", "text/html; charset=utf-8"), ("/json", "application/json")]
+    for path, content_type in expected:
+        response = await client.get(path)
+        assert response.headers["X-Stamp"] == "yes"
+        assert response.headers["Content-Type"] == content_type

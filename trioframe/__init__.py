@@ -51,7 +51,6 @@ from ._formparser import FileStorage as FileStorage
 from ._json import JSONProvider as JSONProvider
 from ._request import Body as Body
 from ._request import Request as Request
-from ._response import BodyProducer as BodyProducer
 from ._response import Response as Response
 from ._response import jsonify as jsonify
 from ._response import make_response as make_response
@@ -65,6 +64,7 @@ from ._sessions import flash as flash
 from ._sessions import get_flashed_messages as get_flashed_messages
 from ._sse import ServerSentEvent as ServerSentEvent
 from ._sse import event_stream as event_stream
+from ._streaming import BodyProducer as BodyProducer
 from ._templating import render_template as render_template
 from ._templating import render_template_string as render_template_string
 from ._templating import stream_template as stream_template

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 from werkzeug.http import http_date
+from werkzeug.utils import get_content_type
 
 from ._exceptions import BadRequest
 
@@ -289,4 +290,6 @@ class JSONProvider:
         indent = self.indent if self.indent is not None or not self._app.debug else 2
         separators = (", ", ": ") if indent is not None else (",", ":")
         text = self.dumps(data, indent=indent, separators=separators)
-        return self._app.response_class(f"{text}\n", mimetype=self.mimetype)
+        return self._app.response_class.whole(
+            f"{text}\n".encode(), get_content_type(self.mimetype, "utf-8")
+        )

@@ -12,14 +12,12 @@ import traceback
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
-    Awaitable,
     Callable,
-    Iterable,
     Iterator,
     Mapping,
 )
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 import trio
 import werkzeug.exceptions
@@ -28,33 +26,19 @@ from werkzeug.datastructures import Headers
 from werkzeug.http import generate_etag
 from werkzeug.sansio.response import Response as _SansIOResponse
 from werkzeug.urls import iri_to_uri
+from werkzeug.utils import get_content_type
 
-from ._concurrency import bounded_cleanup, single_errors_unwrapped
+from ._concurrency import bounded_cleanup
 from ._conditional import make_conditional
 from ._context import current_app, current_request_context, has_app_context
 from ._exceptions import BadRequest, HTTPException, from_werkzeug
+from ._streaming import BodyIterator, BodyProducer, BodySource, produced
 
 if TYPE_CHECKING:
     import logging
 
     from ._request import BaseRequestWebsocket
     from ._types import HeadersValue, StatusValue
-
-BodySource = AsyncIterable[bytes | str] | Iterable[bytes | str]
-
-
-class BodyProducer:
-    """A streaming body made by a task of its own: ``produce(channel)`` sends its chunks.
-
-    For a body that must do several things at once, which an async generator cannot do
-    safely (it cannot yield from inside a nursery): `event_stream` sends keep-alive
-    comments while it waits for the next event this way. The task runs in a nursery the
-    response's sender owns; the channel has no buffer, so the task runs only as fast as
-    the client reads. It is cancelled when the client leaves.
-    """
-
-    def __init__(self, produce: Callable[[trio.MemorySendChannel[bytes]], Awaitable[None]]):
-        self.produce = produce
 
 
 class Response(_SansIOResponse):
@@ -73,12 +57,54 @@ class Response(_SansIOResponse):
         mimetype: The mimetype; ``text/`` types get ``charset=utf-8`` added.
         content_type: The full ``Content-Type``, overriding ``mimetype``.
 
-    Attributes:
-        headers: The response headers, a werkzeug ``Headers``; ``after_request`` functions
-            may change them.
     """
 
     default_mimetype = "text/html"
+    # The Content-Type of a response `whole` made whose headers nothing has used yet; the
+    # werkzeug Headers are made from it (and the body's length) on first use.
+    _lazy_content_type: str | None = None
+    _headers: Headers
+
+    @classmethod
+    def whole(cls, body: bytes, content_type: str) -> Self:
+        """A ``200`` response with ``body`` in memory, whose ``Content-Type`` and
+        ``Content-Length`` headers are made only if something reads or changes them: the
+        response a view's ``str``, ``bytes``, ``dict`` or ``list`` becomes. A subclass with
+        an ``__init__`` of its own is made through it."""
+        if cls.__init__ is not Response.__init__:
+            return cls(body, content_type=content_type)
+        response = cls.__new__(cls)
+        response._status, response._status_code = "200 OK", 200
+        response._data, response._stream = body, None
+        response._lazy_content_type = content_type
+        return response
+
+    @property
+    def headers(self) -> Headers:
+        """The response headers, a werkzeug ``Headers``; ``after_request`` functions may
+        change them."""
+        content_type = self._lazy_content_type
+        if content_type is not None:
+            assert self._data is not None  # made by `whole`, with its body
+            self._headers = Headers(
+                [("Content-Type", content_type), ("Content-Length", str(len(self._data)))]
+            )
+            self._lazy_content_type = None
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: Headers) -> None:
+        self._headers = value
+        self._lazy_content_type = None
+
+    @property
+    def untouched_headers(self) -> tuple[str, int] | None:
+        """The ``Content-Type`` and ``Content-Length`` of a response `whole` made whose
+        headers nothing has used, which a sender may send as they are; else ``None``."""
+        content_type = self._lazy_content_type
+        if content_type is None or self._data is None:
+            return None
+        return content_type, len(self._data)
 
     def __init__(
         self,
@@ -229,7 +255,7 @@ class Response(_SansIOResponse):
         of one that takes longer). A `BodyProducer` runs in a task for the block's length.
         """
         if isinstance(self._stream, BodyProducer):
-            async with _produced(self._stream) as chunks:
+            async with produced(self._stream) as chunks:
                 yield chunks
             return
         body = self.iter_body()
@@ -249,84 +275,6 @@ class Response(_SansIOResponse):
             return
         async with self.open_body(logger):
             pass
-
-
-@asynccontextmanager
-async def _produced(producer: BodyProducer) -> AsyncIterator[trio.MemoryReceiveChannel[bytes]]:
-    sender, receiver = trio.open_memory_channel[bytes](0)
-
-    async def produce() -> None:
-        # Closed without a checkpoint: once the reader sees the end, this task has ended,
-        # so the cancel below can never land on an error on its way out and hide it.
-        with sender:
-            await producer.produce(sender)
-
-    # The producer's own error, not the group the nursery wraps it in.
-    with single_errors_unwrapped():
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(produce)
-            try:
-                yield receiver
-            finally:
-                # If the block ended before the body did, stop the producer, before closing
-                # the channel would fail its next send.
-                nursery.cancel_scope.cancel()
-                receiver.close()
-
-
-#: What ``next`` returns once a sync body is exhausted.
-_END: Any = object()
-
-
-class BodyIterator:
-    """Pulls a response body chunk by chunk, encoding ``str`` chunks as UTF-8.
-
-    A plain (sync) iterator, such as the generator a ``def`` view returns, may block
-    between chunks, so each chunk is taken in a worker thread, as the view itself ran:
-    the next chunk is asked for only once the previous one is sent, and a cancelled
-    request waits for the chunk being made, then closes the iterator (in a thread too,
-    for its ``finally`` blocks). A list or tuple holds its chunks already and is read
-    in place.
-    """
-
-    def __init__(self, source: BodySource) -> None:
-        self._source = source
-        self._async: AsyncIterator[bytes | str] | None = None
-        self._sync: Iterator[bytes | str] | None = None
-        self._in_place = isinstance(source, list | tuple)
-        if isinstance(source, AsyncIterable):
-            self._async = aiter(source)
-        else:
-            self._sync = iter(source)
-
-    def __aiter__(self) -> BodyIterator:
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self._async is not None:
-            chunk = await anext(self._async)
-        else:
-            assert self._sync is not None
-            if self._in_place:
-                await trio.lowlevel.checkpoint()
-                next_chunk = next(self._sync, _END)
-            else:
-                next_chunk = await trio.to_thread.run_sync(next, self._sync, _END)
-            if next_chunk is _END:
-                raise StopAsyncIteration
-            chunk = next_chunk
-        return chunk.encode() if isinstance(chunk, str) else bytes(chunk)
-
-    async def aclose(self) -> None:
-        """Close the underlying generator so its ``finally`` blocks run."""
-        aclose = getattr(self._async, "aclose", None)
-        if aclose is not None:
-            await aclose()
-        close = getattr(self._sync, "close", None)
-        if close is not None:
-            # A generator's finally blocks may block too; a bounded cleanup around this
-            # may give up on the thread rather than wait for it.
-            await trio.to_thread.run_sync(close, abandon_on_cancel=True)
 
 
 def coerce_response(
@@ -364,7 +312,8 @@ def coerce_response(
     if isinstance(rv, Response):
         response = rv
     elif isinstance(rv, str | bytes | bytearray):
-        response = response_class(rv)
+        data = rv.encode() if isinstance(rv, str) else bytes(rv)
+        response = response_class.whole(data, _default_content_type(response_class))
     elif isinstance(rv, Mapping | list):
         response = json_response(rv)
     elif isinstance(rv, AsyncIterable | Iterator):
@@ -393,6 +342,11 @@ def coerce_response(
     if headers:
         response.headers.update(headers)
     return response
+
+
+def _default_content_type(response_class: type[Response]) -> str:
+    """The ``Content-Type`` a response class gives a body without one."""
+    return get_content_type(response_class.default_mimetype, "utf-8")
 
 
 def _check_tuple_parts(status: object, headers: object) -> None:

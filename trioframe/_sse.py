@@ -18,7 +18,8 @@ import trio
 
 from ._concurrency import bounded_cleanup
 from ._context import current_app, has_app_context
-from ._response import BodyProducer, Response
+from ._response import Response
+from ._streaming import BodyProducer
 
 if TYPE_CHECKING:
     from ._types import HeadersValue

@@ -207,11 +207,16 @@ async def send_response(
     server's ``send`` does not yield by itself.
     """
     start_type, body_type = f"{message_prefix}.response.start", f"{message_prefix}.response.body"
-    start = {
-        "type": start_type,
-        "status": response.status_code,
-        "headers": encode_headers(response.headers),
-    }
+    untouched = response.untouched_headers
+    if untouched is None:
+        headers = encode_headers(response.headers)
+    else:  # nothing made or changed werkzeug's Headers: send the two as they are
+        content_type, length = untouched
+        headers = [
+            (b"content-type", content_type.encode("latin-1")),
+            (b"content-length", str(length).encode("latin-1")),
+        ]
+    start = {"type": start_type, "status": response.status_code, "headers": headers}
     if not response.is_streamed:
         if server_send is not None:
             await trio.lowlevel.checkpoint_if_cancelled()

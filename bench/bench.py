@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -402,7 +403,26 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.release()}",
         "date": time.strftime("%Y-%m-%d"),
+        "versions": ", ".join(f"{name} {_version(name)}" for name in MEASURED_PACKAGES),
     }
+
+
+#: The packages whose versions decide the numbers, recorded with every run.
+MEASURED_PACKAGES = ("trio", "hypercorn", "werkzeug", "starlette", "anyio", "quart-trio", "wrk")
+
+
+def _version(name: str) -> str:
+    if name == "wrk":  # a program, not a package
+        try:
+            found = subprocess.run(["wrk", "--version"], capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            return "unknown"
+        words = (found.stdout + found.stderr).split()
+        return words[1] if len(words) > 1 else "unknown"
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def report(results: Results, settings: Settings) -> dict[str, Any]:

@@ -64,7 +64,8 @@ def write_results_page(summary: dict[str, Any], path: Path) -> None:
     lines = [
         f"Measured on {machine['date']}: {machine['cpu']}, {machine['cores']} cores, "
         f"{machine['system']}, Python {machine['python']}, hypercorn's trio worker "
-        f"(one process), {summary['settings']['rounds']} rounds.",
+        f"(one process), {summary['settings']['rounds']} rounds."
+        + (f" Versions: {machine['versions']}." if "versions" in machine else ""),
         "",
         ".. list-table::",
         "   :header-rows: 1",

@@ -54,7 +54,16 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "RESPONSE_SEND_TIMEOUT": 30.0,
     "BACKGROUND_TASK_ERRORS": "stop",
     "GRACEFUL_SHUTDOWN_TIMEOUT": 5.0,
+    "BROADCAST_URL": "memory://",
+    "BROADCAST_BUFFER": 64,
+    "BROADCAST_OVERFLOW": "close",
+    "BROADCAST_CONNECT_TIMEOUT": 5.0,
+    "BROADCAST_MAX_MESSAGE_SIZE": 1024 * 1024,
 }
+
+
+#: The broadcast backends trioframe has, by URL scheme.
+BROADCAST_SCHEMES = ("memory://",)
 
 
 def _positive_seconds_or_none(value: object) -> bool:
@@ -78,6 +87,27 @@ _SETTING_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "WEBSOCKET_SEND_TIMEOUT": (
         _positive_seconds_or_none,
         "use a number of seconds > 0, or None to wait for ever",
+    ),
+    "BROADCAST_URL": (
+        lambda value: isinstance(value, str) and value.startswith(BROADCAST_SCHEMES),
+        "use 'memory://' (one process)",
+    ),
+    "BROADCAST_BUFFER": (
+        lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+        "it must be an int >= 1 (messages held per subscriber)",
+    ),
+    "BROADCAST_OVERFLOW": (
+        lambda value: value in ("close", "drop_oldest"),
+        "set it to 'close' (the subscriber gets SlowConsumer) or 'drop_oldest' (it keeps the "
+        "newest messages)",
+    ),
+    "BROADCAST_CONNECT_TIMEOUT": (
+        lambda value: isinstance(value, int | float) and not isinstance(value, bool) and value > 0,
+        "use a number of seconds > 0",
+    ),
+    "BROADCAST_MAX_MESSAGE_SIZE": (
+        lambda value: value is None or (isinstance(value, int) and value >= 1),
+        "use a number of bytes >= 1, or None for no limit",
     ),
     "BACKGROUND_TASK_ERRORS": (
         lambda value: value in ("stop", "log"),

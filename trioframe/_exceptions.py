@@ -15,7 +15,14 @@
     ├── WebsocketDisconnect(code, reason)           the websocket is closed
     ├── SetupError                                  misconfiguration, or setup after serving began
     ├── BuildError                                  url_for could not build a URL
-    └── OutsideContextError (also RuntimeError)     a context global used with no active context
+    ├── OutsideContextError (also RuntimeError)     a context global used with no active context
+    └── BroadcastError                              the broadcast hub could not deliver
+        ├── SlowConsumer                            a subscriber's buffer overflowed (1008)
+        ├── BroadcastGap                            messages may have been missed (1012)
+        └── BroadcastUnavailable                    the hub's backend cannot be reached
+
+A ``BroadcastError`` with a ``close_code`` that a websocket handler does not handle closes
+the websocket with that code, instead of failing it with 1011.
 
 An ``HTTPException`` means the client asked for something it cannot have (it becomes a 4xx
 or 5xx response). Each is also werkzeug's exception of the same status, so code written for
@@ -25,7 +32,7 @@ program is wrong and are raised at once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NoReturn, overload
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, overload
 
 import werkzeug.exceptions
 import werkzeug.routing
@@ -277,6 +284,34 @@ class WebsocketDisconnect(TrioframeError):
 
 class SetupError(TrioframeError):
     """The application is misconfigured, or was changed after it began serving."""
+
+
+class BroadcastError(TrioframeError):
+    """The broadcast hub could not deliver a message, or publish one.
+
+    ``close_code`` is how a websocket whose handler lets the error through is closed
+    (``None``: as any other error, with 1011).
+    """
+
+    close_code: ClassVar[CloseCode | None] = None
+
+
+class SlowConsumer(BroadcastError):
+    """A subscriber's buffer was full when a message arrived (``BROADCAST_OVERFLOW`` is
+    ``"close"``): it fell too far behind and its subscription ended."""
+
+    close_code = CloseCode.POLICY_VIOLATION
+
+
+class BroadcastGap(BroadcastError):
+    """The hub lost its backend connection and got it back; messages published meanwhile
+    may be missing. Resynchronise (a browser reconnects on the websocket's 1012)."""
+
+    close_code = CloseCode.SERVICE_RESTART
+
+
+class BroadcastUnavailable(BroadcastError):
+    """The hub's backend could not be reached in time to publish; nothing was queued."""
 
 
 class BuildError(TrioframeError, LookupError):

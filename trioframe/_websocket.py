@@ -266,14 +266,7 @@ class Websocket(BaseRequestWebsocket):
             TypeError: ``data`` is neither ``str`` nor ``bytes``; use `send_json` for others.
             WebsocketDisconnect: the connection is closed.
         """
-        payload: object = data  # checked at run time: callers are not always type-checked
-        if isinstance(payload, bytearray | memoryview):
-            payload = bytes(payload)
-        if not isinstance(payload, str | bytes):
-            raise TypeError(
-                f"send() takes str or bytes, not {type(payload).__name__}; use send_json() to "
-                "send other values as JSON"
-            )
+        payload = text_or_bytes(data, "send", "send_json")
         if step(self.state, Operation.SEND)[0] is Step.ACCEPT_FIRST:
             await self.accept()
         # The lock only keeps concurrent sends apart. Uncontended, it is taken without a
@@ -362,6 +355,33 @@ class Websocket(BaseRequestWebsocket):
             assert target is not None  # the table names where MOVE leads
             self.state = target
             await self._transport.reject(response)
+
+
+def text_or_bytes(value: object, operation: str, json_twin: str) -> str | bytes:
+    """``value`` as a message: ``str`` or ``bytes`` (other buffers are copied to ``bytes``).
+    Checked at run time: callers are not always type-checked.
+
+    Raises:
+        TypeError: it is neither; the message names ``operation`` and its JSON twin.
+    """
+    if isinstance(value, bytearray | memoryview):
+        value = bytes(value)
+    if not isinstance(value, str | bytes):
+        raise TypeError(
+            f"{operation}() takes str or bytes, not {type(value).__name__}; use "
+            f"{json_twin}() to send other values as JSON"
+        )
+    return value
+
+
+def over_size(message: str | bytes, limit: int | None) -> bool:
+    """Whether ``message`` is over ``limit`` bytes (UTF-8 for text); ``None`` is no limit.
+    Text is encoded only when its length cannot settle it."""
+    if limit is None or len(message) <= limit // 4:
+        return False  # within the limit even at four UTF-8 bytes per character
+    if isinstance(message, bytes) or len(message) > limit:
+        return len(message) > limit
+    return len(message.encode("utf-8")) > limit
 
 
 def validate_close(code: int, reason: str) -> None:

@@ -34,6 +34,7 @@ from trioframe._concurrency import LoneError, bounded_cleanup
 from trioframe._config import checked_setting
 from trioframe._context import WebsocketContext
 from trioframe._exceptions import (
+    BroadcastError,
     InternalServerError,
     ServiceUnavailable,
     WebsocketDisconnect,
@@ -42,7 +43,7 @@ from trioframe._exceptions import (
 from trioframe._response import http_exception_response
 from trioframe._serving_state import GOING_AWAY
 from trioframe._types import CloseCode
-from trioframe._websocket import WebsocketState
+from trioframe._websocket import WebsocketState, over_size
 
 from ._translate import build_websocket, encode_headers, send_response
 
@@ -241,7 +242,7 @@ async def read_messages(
                 continue
             text = message.get("text")
             data: str | bytes = text if text is not None else message.get("bytes") or b""
-            if _too_large(data, limits.max_message_size):
+            if over_size(data, limits.max_message_size):
                 connection.stop(
                     CloseCode.MESSAGE_TOO_BIG, f"message over {limits.max_message_size} bytes"
                 )
@@ -277,14 +278,6 @@ def _too_slow(app: Trioframe, connection: Connection, limits: Limits) -> None:
     connection.stop(CloseCode.POLICY_VIOLATION, TOO_SLOW)
 
 
-def _too_large(data: str | bytes, limit: int | None) -> bool:
-    if limit is None or len(data) <= limit // 4:
-        return False  # within the limit even at four UTF-8 bytes per character
-    if isinstance(data, bytes) or len(data) > limit:
-        return len(data) > limit
-    return len(data.encode("utf-8")) > limit
-
-
 async def _serve(app: Trioframe, connection: Connection) -> None:
     websocket = connection.websocket
     ctx = WebsocketContext(app, websocket)
@@ -299,7 +292,17 @@ async def _serve(app: Trioframe, connection: Connection) -> None:
         except Exception as unhandled:
             # What is left once the cancel scope has taken its own Cancelled out of a group.
             error = strip_disconnects(unhandled)
-        if error is not None:
+        if (
+            isinstance(error, BroadcastError)
+            and error.close_code is not None
+            and websocket.state is WebsocketState.CONNECTED
+        ):
+            # Not a failure of the app: the hub says how the connection must end.
+            app.logger.warning(
+                "Closing the websocket %s with %d: %s", websocket.path, error.close_code, error
+            )
+            connection.close_request = (error.close_code, type(error).__name__)
+        elif error is not None:
             if app.propagate_exceptions:
                 propagating = error
                 response = http_exception_response(InternalServerError(), app.response_class)

@@ -65,20 +65,49 @@ async def test_publish_json_encodes_once_for_every_subscriber() -> None:
 
 async def test_publishing_never_waits_and_a_slow_subscriber_gets_slow_consumer() -> None:
     hub = Broadcast(buffer=2, overflow="close")
-    async with hub.subscribe("news") as slow, hub.subscribe("news") as fast:
-        for number in range(3):
-            with trio.testing.assert_checkpoints():
-                await hub.publish("news", f"message {number}")
-            assert await fast.receive() == f"message {number}"
-        # The third message found the slow subscriber's two places taken.
+
+    async def lag_behind(fast: Subscription) -> None:
+        async with hub.subscribe("news"):  # never read
+            for number in range(3):
+                with trio.testing.assert_checkpoints():
+                    await hub.publish("news", f"message {number}")
+                # The third message finds the slow subscriber's two places taken, and its
+                # block is cancelled here.
+                assert await fast.receive() == f"message {number}"
+
+    async with hub.subscribe("news") as fast:
         with pytest.raises(SlowConsumer, match="fell 2 messages behind"):
-            await slow.receive()
-        with pytest.raises(SlowConsumer):  # and it stays ended
-            await slow.receive()
+            await lag_behind(fast)
+        # The third message is still there for the fast subscriber, and nothing stalled.
         await hub.publish("news", "still flowing")
-        assert await fast.receive() == "still flowing"
+        assert [await fast.receive(), await fast.receive()] == ["message 2", "still flowing"]
         assert hub.stats().slow_closes == 1
         assert hub.stats().subscribers == 1
+
+
+async def test_a_subscriber_blocked_elsewhere_is_ended_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Most slow subscribers are stuck sending to a slow client, not waiting in receive():
+    # the subscription's block is cancelled wherever it waits, with its tasks.
+    hub = Broadcast(buffer=1)
+    ended: list[BaseException] = []
+
+    async def stuck(task_status: trio.TaskStatus[None]) -> None:
+        try:
+            async with hub.subscribe("news"), trio.open_nursery() as nursery:
+                nursery.start_soon(trio.sleep_forever)
+                task_status.started()
+                await trio.sleep_forever()  # as a send to a client that reads nothing
+        except SlowConsumer as error:
+            ended.append(error)
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(stuck)
+        await hub.publish("news", "one")
+        await hub.publish("news", "two")
+    assert [type(error) for error in ended] == [SlowConsumer]
+    assert trio.current_time() == 0
 
 
 async def test_drop_oldest_keeps_the_newest_messages_and_counts_the_rest() -> None:

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 @pytest.fixture
 def client() -> Iterator[TestClient]:
     yield chat.app.test_client()
-    assert chat.room.members == {}  # everyone who joined has left
+    assert chat.online == []  # everyone who joined has left
+    assert chat.hub.stats().subscribers == 0
 
 
 async def next_of_type(ws: TestWebsocketConnection, kind: str) -> dict[str, Any]:

@@ -236,7 +236,9 @@ class Subscription:
     first: ``async for message in subscription`` or ``await subscription.receive()``.
 
     Up to the hub's ``buffer`` messages wait here for the subscriber; what happens to one
-    more depends on the hub's ``overflow``.
+    more depends on the hub's ``overflow``. With ``"close"``, the subscription ends: the
+    ``async with`` block is cancelled wherever it is waiting (a send to a slow client, a
+    task in a nursery) and raises `SlowConsumer`.
     """
 
     def __init__(self, hub: Broadcast, channel: str) -> None:
@@ -247,6 +249,7 @@ class Subscription:
         self._overflow = hub.overflow
         self._queue: deque[Message] = deque()
         self._arrived: trio.Event | None = None
+        self._block = trio.CancelScope()
         self._failure: tuple[type[BroadcastError], str] | None = None
         self._state: Literal["new", "open", "ended"] = "new"
         self._receiving = ConflictDetector(
@@ -265,6 +268,10 @@ class Subscription:
             )
         self._state = "open"
         self._hub._add(self)
+        # Ending the subscription cancels the block, wherever its tasks are waiting (most
+        # likely sending to a client that reads too slowly), and `__aexit__` turns that
+        # into the error that ended it: a subscriber blocked elsewhere still finds out.
+        self._block.__enter__()
         return self
 
     async def __aexit__(
@@ -272,12 +279,17 @@ class Subscription:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:
+    ) -> bool:
         self._end()
+        swallowed = self._block.__exit__(exc_type, exc, tb)
+        if self._failure is not None and self._block.cancelled_caught:
+            error, reason = self._failure
+            raise error(reason)
         if exc is None:
             await trio.lowlevel.checkpoint()
         else:  # a Cancelled here would hide the error on its way out
             await trio.lowlevel.cancel_shielded_checkpoint()
+        return swallowed
 
     def __aiter__(self) -> Self:
         return self
@@ -334,11 +346,13 @@ class Subscription:
         self._wake()
 
     def _fail(self, error: type[BroadcastError], message: str) -> None:
-        """End the subscription: its next receive raises ``error``."""
+        """End the subscription: its block is cancelled and raises ``error`` (as does a
+        receive that runs before the cancellation lands)."""
         self._failure = (error, message)
         self._queue.clear()
         self._hub._remove(self)
         self._wake()
+        self._block.cancel()
 
     def _end(self) -> None:
         self._state = "ended"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from trioframe import Trioframe, request, websocket
+from typing import TYPE_CHECKING
+
+from trioframe import BodyProducer, Response, ServerSentEvent, Trioframe, request, websocket
 from trioframe.broadcast import Broadcast, SlowConsumer
+
+if TYPE_CHECKING:
+    import trio
 
 app = Trioframe(__name__)
 app.config["BROADCAST_BUFFER"] = 32
@@ -59,3 +64,22 @@ async def alerts() -> None:
 
 
 # docs: end own
+
+
+# docs: start feed
+@app.get("/feed")
+async def feed() -> Response:
+    # The subscription lives in the producer task, never in an async generator.
+    async def produce(chunks: trio.MemorySendChannel[bytes]) -> None:
+        async with hub.subscribe("news") as messages:
+            async for message in messages:
+                text = message if isinstance(message, str) else message.decode()
+                await chunks.send(ServerSentEvent(text, event="news").encode())
+
+    return Response(
+        BodyProducer(produce),
+        headers={"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"},
+    )
+
+
+# docs: end feed

@@ -7,6 +7,7 @@ import json
 import trio
 import trio.testing
 
+from tests.support.asgi import Peer, http_scope
 from trioframe import WebsocketDisconnect
 
 from .broadcast import app, hub, prices
@@ -47,3 +48,20 @@ async def test_a_slow_alert_reader_is_told_why_it_was_closed() -> None:
                 break
     assert received[-1] == "too slow: reconnect to catch up"
     assert code == 1008
+
+
+async def test_the_feed_streams_what_is_published_until_the_client_leaves() -> None:
+    peer = Peer(complete=True)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(app, http_scope("/feed"), peer.receive, peer.send)
+        await trio.testing.wait_all_tasks_blocked()
+        assert hub.stats().subscribers == 1
+        await hub.publish("news", "first")
+        await hub.publish("news", b"second")
+        await trio.testing.wait_all_tasks_blocked()
+        peer.disconnect()
+    assert peer.status == 200
+    assert b"".join(peer.body_chunks) == (
+        b"event: news\ndata: first\n\nevent: news\ndata: second\n\n"
+    )
+    assert hub.stats().subscribers == 0  # the client left, and so did its subscription

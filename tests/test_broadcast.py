@@ -295,3 +295,33 @@ async def test_a_gap_the_handler_lets_through_closes_with_1012() -> None:
 
 def test_subscriptions_are_exported_for_type_annotations() -> None:
     assert Subscription.__name__ == "Subscription"
+
+
+async def test_a_receiver_outside_the_block_gets_slow_consumer_itself() -> None:
+    # A task started outside the subscription's block is not cancelled with it; its
+    # receive reports why the subscription ended, now and afterwards.
+    hub = Broadcast(buffer=1)
+    subscription = hub.subscribe("news")
+    errors: list[BaseException] = []
+
+    async def receive_outside() -> None:
+        try:
+            await subscription.receive()
+        except SlowConsumer as error:
+            errors.append(error)
+
+    async def overflow(nursery: trio.Nursery) -> None:
+        async with subscription:
+            await hub.publish("news", "one")
+            await subscription.receive()
+            nursery.start_soon(receive_outside)
+            await trio.testing.wait_all_tasks_blocked()
+            await hub.publish("news", "two")
+            await hub.publish("news", "three")  # the one place is taken: it ends
+
+    async with trio.open_nursery() as nursery:
+        with pytest.raises(SlowConsumer):
+            await overflow(nursery)
+    assert [type(error) for error in errors] == [SlowConsumer]
+    with pytest.raises(SlowConsumer):
+        await subscription.receive()

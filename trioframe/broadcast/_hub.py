@@ -282,7 +282,9 @@ class Subscription:
     ) -> bool:
         self._end()
         swallowed = self._block.__exit__(exc_type, exc, tb)
-        if self._failure is not None and self._block.cancelled_caught:
+        # Raised also when the block ended by itself before the cancellation landed: the
+        # subscriber may have missed messages, and must hear of it.
+        if self._failure is not None and (self._block.cancelled_caught or exc is None):
             error, reason = self._failure
             raise error(reason)
         if exc is None:

@@ -30,6 +30,8 @@ from werkzeug.routing.exceptions import NoMatch
 from werkzeug.routing.matcher import StateMachineMatcher
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from werkzeug.routing import Rule
     from werkzeug.routing.matcher import State
 
@@ -50,6 +52,18 @@ class _Misses:
     def __init__(self) -> None:
         self.methods: set[str] = set()
         self.other_kind = False
+
+    def first_taker(self, rules: Iterable[Rule], method: str, websocket: bool) -> Rule | None:
+        """The first of ``rules`` that takes ``method`` and the kind of connection; what
+        the ones before it take instead is recorded."""
+        for rule in rules:
+            if rule.methods is not None and method not in rule.methods:
+                self.methods.update(rule.methods)
+            elif rule.websocket != websocket:
+                self.other_kind = True
+            else:
+                return rule
+        return None
 
 
 class Matcher(StateMachineMatcher):
@@ -126,13 +140,9 @@ class Matcher(StateMachineMatcher):
             _NotAHit: werkzeug would stop here with the trailing-slash redirect.
         """
         if index == len(parts):
-            for rule in state.rules:
-                if rule.methods is not None and method not in rule.methods:
-                    misses.methods.update(rule.methods)
-                elif rule.websocket != websocket:
-                    misses.other_kind = True
-                else:
-                    return rule, values
+            rule = misses.first_taker(state.rules, method, websocket)
+            if rule is not None:
+                return rule, values
             slashed = state.static.get("")
             if slashed is not None:
                 for rule in slashed.rules:
@@ -151,12 +161,13 @@ class Matcher(StateMachineMatcher):
                 return found
         for test_part, next_state in state.dynamic:
             pattern, groups = self._pattern(test_part.content)
+            rest = parts
             if test_part.final:  # the converter takes the rest of the path
                 match = pattern.match("/".join(parts[index:]))
-                rest, rest_index = parts, len(parts)
+                rest_index = len(parts)
             else:
                 match = pattern.match(part)
-                rest, rest_index = parts, index + 1
+                rest_index = index + 1
             if match is None:
                 continue
             if test_part.suffixed and match.groups()[-1] == "/":
@@ -174,15 +185,10 @@ class Matcher(StateMachineMatcher):
                 return found
         if index == len(parts) - 1 and part == "":
             # Only a trailing slash is left: rules without strict slashes take it.
-            for rule in state.rules:
-                if rule.strict_slashes:
-                    continue
-                if rule.methods is not None and method not in rule.methods:
-                    misses.methods.update(rule.methods)
-                elif rule.websocket != websocket:
-                    misses.other_kind = True
-                else:
-                    return rule, values
+            loose = [rule for rule in state.rules if not rule.strict_slashes]
+            rule = misses.first_taker(loose, method, websocket)
+            if rule is not None:
+                return rule, values
         return None
 
     def _pattern(self, source: str) -> tuple[re.Pattern[str], tuple[str, ...]]:

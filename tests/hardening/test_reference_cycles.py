@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from tests.support.asgi import WebsocketPeer, http_scope, websocket_scope
+from tests.support.asgi import Peer, WebsocketPeer, http_scope, websocket_scope
 from trioframe import Trioframe, request, websocket
 
 if TYPE_CHECKING:
@@ -60,30 +60,17 @@ def collector_off() -> Iterator[Counter[str]]:
         gc.enable()
 
 
-async def serve(app: Trioframe, method: str, path: str, body: bytes = b"") -> dict[str, Any]:
-    """One request, as a server makes it: the disconnect is reported once the response is
-    out. Returns the response's start message."""
-    scope = http_scope(path, method=method, headers=[(b"user-agent", b"cycles")])
+async def serve(app: Trioframe, method: str, path: str, body: bytes = b"") -> int | None:
+    """One request, as a server makes it (the disconnect reported once the response is
+    out); its response's status."""
     path, _, query = path.partition("?")
-    scope.update(path=path, raw_path=path.encode(), query_string=query.encode())
-    complete = trio.Event()
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        if messages:
-            return messages.pop()
-        await complete.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body"):
-            complete.set()
-
-    await app(scope, receive, send)
-    assert complete.is_set()
-    return sent[0]
+    scope = http_scope(
+        path, method=method, headers=[(b"user-agent", b"cycles")], query_string=query.encode()
+    )
+    peer = Peer([body])
+    await app(scope, peer.receive, peer.send)
+    assert peer.response_complete.is_set()
+    return peer.status
 
 
 async def test_requests_leave_no_reference_cycles() -> None:
@@ -91,9 +78,9 @@ async def test_requests_leave_no_reference_cycles() -> None:
     await serve(app, "GET", "/items/0?q=warm")  # what lives as long as the app is made now
     with collector_off() as in_cycles:
         for number in range(REQUESTS):
-            assert (await serve(app, "GET", f"/items/{number}?q=x"))["status"] == 200
-            assert (await serve(app, "POST", "/echo", b"data"))["status"] == 200
-            assert (await serve(app, "GET", "/nowhere"))["status"] == 404
+            assert await serve(app, "GET", f"/items/{number}?q=x") == 200
+            assert await serve(app, "POST", "/echo", b"data") == 200
+            assert await serve(app, "GET", "/nowhere") == 404
     assert not in_cycles, f"{REQUESTS} requests left objects in cycles: {in_cycles}"
 
 

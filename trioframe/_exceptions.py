@@ -21,8 +21,8 @@
         ├── BroadcastGap                            messages may have been missed (1012)
         └── BroadcastUnavailable                    the hub's backend cannot be reached
 
-A ``BroadcastError`` with a ``close_code`` that a websocket handler does not handle closes
-the websocket with that code, instead of failing it with 1011.
+An error with a ``close_code`` (`SlowConsumer`, `BroadcastGap`) that a websocket handler
+does not handle closes the websocket with that code, instead of failing it with 1011.
 
 An ``HTTPException`` means the client asked for something it cannot have (it becomes a 4xx
 or 5xx response). Each is also werkzeug's exception of the same status, so code written for
@@ -49,7 +49,13 @@ if TYPE_CHECKING:
 
 
 class TrioframeError(Exception):
-    """Base class of every error trioframe raises."""
+    """Base class of every error trioframe raises.
+
+    ``close_code``, when set, is how a websocket whose handler lets the error through after
+    accepting is closed, as an expected ending; otherwise the error is a failure (1011).
+    """
+
+    close_code: ClassVar[CloseCode | None] = None
 
 
 class HTTPException(TrioframeError, werkzeug.exceptions.HTTPException):
@@ -287,13 +293,7 @@ class SetupError(TrioframeError):
 
 
 class BroadcastError(TrioframeError):
-    """The broadcast hub could not deliver a message, or publish one.
-
-    ``close_code`` is how a websocket whose handler lets the error through is closed
-    (``None``: as any other error, with 1011).
-    """
-
-    close_code: ClassVar[CloseCode | None] = None
+    """The broadcast hub could not deliver a message, or publish one."""
 
 
 class SlowConsumer(BroadcastError):

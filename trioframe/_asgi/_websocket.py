@@ -34,9 +34,9 @@ from trioframe._concurrency import LoneError, bounded_cleanup
 from trioframe._config import checked_setting
 from trioframe._context import WebsocketContext
 from trioframe._exceptions import (
-    BroadcastError,
     InternalServerError,
     ServiceUnavailable,
+    TrioframeError,
     WebsocketDisconnect,
     strip_disconnects,
 )
@@ -293,11 +293,11 @@ async def _serve(app: Trioframe, connection: Connection) -> None:
             # What is left once the cancel scope has taken its own Cancelled out of a group.
             error = strip_disconnects(unhandled)
         if (
-            isinstance(error, BroadcastError)
+            isinstance(error, TrioframeError)
             and error.close_code is not None
             and websocket.state is WebsocketState.CONNECTED
         ):
-            # Not a failure of the app: the hub says how the connection must end.
+            # Not a failure of the app: the error says how the connection must end.
             app.logger.warning(
                 "Closing the websocket %s with %d: %s", websocket.path, error.close_code, error
             )

@@ -403,26 +403,31 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.release()}",
         "date": time.strftime("%Y-%m-%d"),
-        "versions": ", ".join(f"{name} {_version(name)}" for name in MEASURED_PACKAGES),
+        "versions": ", ".join(
+            [f"{name} {_package_version(name)}" for name in MEASURED_PACKAGES]
+            + [f"wrk {_wrk_version()}"]
+        ),
     }
 
 
-#: The packages whose versions decide the numbers, recorded with every run.
-MEASURED_PACKAGES = ("trio", "hypercorn", "werkzeug", "starlette", "anyio", "quart-trio", "wrk")
+#: The packages whose versions decide the numbers, recorded with every run (and wrk's).
+MEASURED_PACKAGES = ("trio", "hypercorn", "werkzeug", "starlette", "anyio", "quart-trio")
 
 
-def _version(name: str) -> str:
-    if name == "wrk":  # a program, not a package
-        try:
-            found = subprocess.run(["wrk", "--version"], capture_output=True, text=True, timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            return "unknown"
-        words = (found.stdout + found.stderr).split()
-        return words[1] if len(words) > 1 else "unknown"
+def _package_version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
         return "not installed"
+
+
+def _wrk_version() -> str:
+    try:
+        found = subprocess.run(["wrk", "--version"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    words = (found.stdout + found.stderr).split()
+    return words[1] if len(words) > 1 else "unknown"
 
 
 def report(results: Results, settings: Settings) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pytest
 from werkzeug.local import LocalProxy
 
 import trioframe
+import trioframe.broadcast
 import trioframe.testing
 import trioframe.views
 
@@ -16,7 +17,9 @@ if TYPE_CHECKING:
     import types
 
 
-@pytest.mark.parametrize("module", [trioframe, trioframe.testing, trioframe.views])
+@pytest.mark.parametrize(
+    "module", [trioframe, trioframe.testing, trioframe.views, trioframe.broadcast]
+)
 def test_all_lists_exactly_the_public_names(module: types.ModuleType) -> None:
     public = {
         name
@@ -29,7 +32,9 @@ def test_all_lists_exactly_the_public_names(module: types.ModuleType) -> None:
     assert module.__all__ == sorted(module.__all__)
 
 
-@pytest.mark.parametrize("module", [trioframe, trioframe.testing, trioframe.views])
+@pytest.mark.parametrize(
+    "module", [trioframe, trioframe.testing, trioframe.views, trioframe.broadcast]
+)
 def test_public_classes_show_the_public_module(module: types.ModuleType) -> None:
     for name in module.__all__:
         value = getattr(module, name)
@@ -38,7 +43,7 @@ def test_public_classes_show_the_public_module(module: types.ModuleType) -> None
 
 
 def test_every_public_name_is_documented() -> None:
-    for module in (trioframe, trioframe.testing, trioframe.views):
+    for module in (trioframe, trioframe.testing, trioframe.views, trioframe.broadcast):
         for name in module.__all__:
             value = getattr(module, name)
             # The context globals are proxies; they are documented where they are defined.

@@ -39,3 +39,8 @@ __all__ = [
     "SlowConsumer",
     "Subscription",
 ]
+
+# Tracebacks and the docs show the public path.
+for _name in __all__:
+    globals()[_name].__module__ = __name__
+del _name

@@ -196,7 +196,11 @@ async def test_misuse_is_refused_with_what_to_do_before_anything_is_sent() -> No
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"BROADCAST_URL": "redis://localhost"}, "BROADCAST_URL is 'redis://localhost'"),
+        ({"BROADCAST_URL": "kafka://localhost"}, "BROADCAST_URL is 'kafka://localhost'"),
+        ({"BROADCAST_URL": "redis://localhost:port"}, "such as 'redis://localhost:6379/0'"),
+        ({"BROADCAST_URL": "redis:///0"}, "or a Redis URL"),
+        ({"BROADCAST_URL": "redis://localhost/db"}, "or a Redis URL"),
+        ({"BROADCAST_URL": b"memory://"}, "use 'memory://'"),
         ({"BROADCAST_OVERFLOW": "block"}, "'close'.*'drop_oldest'"),
         ({"BROADCAST_BUFFER": 0}, "int >= 1"),
         ({"BROADCAST_CONNECT_TIMEOUT": 0}, "seconds > 0"),

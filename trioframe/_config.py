@@ -12,6 +12,7 @@ import types
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from werkzeug.utils import import_string
 
@@ -63,7 +64,22 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 
 #: The broadcast backends trioframe has, by URL scheme.
-BROADCAST_SCHEMES = ("memory://",)
+BROADCAST_SCHEMES = ("memory://", "redis://", "rediss://")
+
+
+def _broadcast_url(value: object) -> bool:
+    """Whether ``value`` names a backend the hub has, in a form it can connect to."""
+    if not isinstance(value, str) or not value.startswith(BROADCAST_SCHEMES):
+        return False
+    if value.startswith("memory://"):
+        return True
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        return False
+    database = parts.path.lstrip("/")
+    return bool(parts.hostname) and (not database or database.isdigit())
 
 
 def _positive_seconds_or_none(value: object) -> bool:
@@ -89,8 +105,9 @@ _SETTING_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
         "use a number of seconds > 0, or None to wait for ever",
     ),
     "BROADCAST_URL": (
-        lambda value: isinstance(value, str) and value.startswith(BROADCAST_SCHEMES),
-        "use 'memory://' (one process)",
+        _broadcast_url,
+        "use 'memory://' (one process) or a Redis URL such as 'redis://localhost:6379/0' "
+        "(every process that uses the same Redis)",
     ),
     "BROADCAST_BUFFER": (
         lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 1,

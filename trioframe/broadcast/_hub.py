@@ -9,6 +9,10 @@ would let one slow client hold up every publisher.
 
 A message is checked and encoded once, before any subscriber sees it; subscribers share
 the same ``str`` or ``bytes`` object.
+
+With a ``redis://`` URL the same fan-out runs on what the process's reader receives from
+Redis (`._redis`); a publish goes to Redis, and comes back through the reader like every
+other process's.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ import trio
 
 from trioframe._concurrency import ConflictDetector
 from trioframe._config import DEFAULT_CONFIG, checked_setting
-from trioframe._exceptions import BroadcastError, SetupError, SlowConsumer
+from trioframe._exceptions import (
+    BroadcastError,
+    BroadcastGap,
+    SetupError,
+    SlowConsumer,
+)
 from trioframe._websocket import over_size, text_or_bytes
 
 if TYPE_CHECKING:
@@ -30,6 +39,8 @@ if TYPE_CHECKING:
 
     from trioframe._app import Trioframe
     from trioframe._websocket import Websocket
+
+    from ._redis import RedisBackend
 
 Message = str | bytes
 Overflow = Literal["close", "drop_oldest"]
@@ -93,18 +104,29 @@ class Broadcast:
         self._subscriptions: dict[str, set[Subscription]] = {}
         self._dropped = 0
         self._slow_closes = 0
+        self._backend: RedisBackend | None = None
         self._configure(DEFAULT_CONFIG)
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Trioframe) -> None:
         """Take the settings from ``app.config``, and its JSON provider for `publish_json`.
+        With a ``redis://`` URL, the hub's connection runs in the app nursery while the
+        app serves, from before the first ``before_serving`` function of its own.
 
         Raises:
-            SetupError: a setting has a value the hub cannot use.
+            SetupError: a setting has a value the hub cannot use, or the ``redis://``
+                backend is not installed.
         """
         self._configure(app.config)
         self._app = app
+        backend = self._backend
+        if backend is not None:
+
+            async def connect() -> None:
+                await app.nursery.start(backend.run, name=f"broadcast hub for {backend.url}")
+
+            app.before_serving(connect)
 
     def _configure(self, config: Mapping[str, Any]) -> None:
         settings = {name: config[name] for name in _SETTINGS} | self._overrides
@@ -115,6 +137,9 @@ class Broadcast:
         self.overflow: Overflow = settings["BROADCAST_OVERFLOW"]
         self.connect_timeout: float = settings["BROADCAST_CONNECT_TIMEOUT"]
         self.max_message_size: int | None = settings["BROADCAST_MAX_MESSAGE_SIZE"]
+        self._backend = None
+        if not self.url.startswith("memory://"):
+            self._backend = _redis_backend(self)
 
     def subscribe(self, channel: str) -> Subscription:
         """A subscription to ``channel``, for ``async with``: it gets every message
@@ -136,7 +161,12 @@ class Broadcast:
                 ``BROADCAST_MAX_MESSAGE_SIZE``.
         """
         await trio.lowlevel.checkpoint_if_cancelled()
-        self._deliver(_checked_channel(channel), self._checked_message(message))
+        channel = _checked_channel(channel)
+        checked = self._checked_message(message)
+        if self._backend is not None:
+            await self._backend.publish(channel, checked)
+            return
+        self._deliver(channel, checked)
         await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def publish_json(self, channel: str, value: Any) -> None:
@@ -179,7 +209,7 @@ class Broadcast:
             subscribers=sum(len(subscribers) for subscribers in self._subscriptions.values()),
             dropped=self._dropped,
             slow_closes=self._slow_closes,
-            reconnects=0,
+            reconnects=0 if self._backend is None else self._backend.reconnects,
         )
 
     def _checked_message(self, message: object) -> Message:
@@ -194,6 +224,7 @@ class Broadcast:
         return checked
 
     def _deliver(self, channel: str, message: Message) -> None:
+        """Hand ``message`` to every subscriber of ``channel`` here; never waits."""
         for subscription in tuple(self._subscriptions.get(channel, ())):
             subscription._deliver(message)
 
@@ -206,12 +237,55 @@ class Broadcast:
             subscribers.discard(subscription)
             if not subscribers:
                 del self._subscriptions[subscription.channel]
+                if self._backend is not None:
+                    self._backend.release(subscription.channel)
+
+    def _gap(self, link: int) -> int:
+        """End every open subscription that rests on a connection before ``link`` with
+        `BroadcastGap`; how many there were."""
+        stale = [
+            subscription
+            for subscribers in self._subscriptions.values()
+            for subscription in subscribers
+            if subscription._state == "open" and subscription._link < link
+        ]
+        for subscription in stale:
+            subscription._fail(
+                BroadcastGap,
+                f"The hub's connection to {self.url} was lost and restored, and messages "
+                f"published to {subscription.channel!r} meanwhile may be missing; "
+                "resynchronise and subscribe again",
+            )
+        return len(stale)
 
     def _count_drop(self) -> None:
         self._dropped += 1
 
     def _count_slow_close(self) -> None:
         self._slow_closes += 1
+
+
+def _redis_backend(hub: Broadcast) -> RedisBackend:
+    """The backend for the hub's ``redis://`` URL (the setting's check let only that in).
+
+    Raises:
+        SetupError: coredis, which the backend talks to Redis through, is not installed.
+    """
+    try:
+        from ._redis import RedisBackend
+    except ModuleNotFoundError as error:  # pragma: no cover - the tests install the extra
+        raise SetupError(
+            f"BROADCAST_URL {hub.url!r} needs the Redis client coredis; install it with "
+            "pip install 'trioframe[redis]'"
+        ) from error
+    return RedisBackend(
+        hub.url,
+        hub.connect_timeout,
+        local_channels=hub._subscriptions.keys,
+        deliver=hub._deliver,
+        gap=hub._gap,
+        max_message_size=hub.max_message_size,
+    )
 
 
 def _checked_channel(channel: object) -> str:
@@ -251,7 +325,9 @@ class Subscription:
         self._arrived: trio.Event | None = None
         self._block = trio.CancelScope()
         self._failure: tuple[type[BroadcastError], str] | None = None
-        self._state: Literal["new", "open", "ended"] = "new"
+        self._state: Literal["new", "entering", "open", "ended"] = "new"
+        #: The number of the backend connection the subscription rests on.
+        self._link = 0
         self._receiving = ConflictDetector(
             "Another task is already receiving from this subscription; receive in one task "
             "and pass the messages on through a memory channel"
@@ -266,8 +342,16 @@ class Subscription:
                 "This subscription was already entered; call hub.subscribe(channel) again "
                 "for a new one"
             )
-        self._state = "open"
+        self._state = "entering"
         self._hub._add(self)
+        backend = self._hub._backend
+        if backend is not None:
+            try:
+                self._link = await backend.subscribe(self.channel)
+            except BaseException:
+                self._end()
+                raise
+        self._state = "open"
         # Ending the subscription cancels the block, wherever its tasks are waiting (most
         # likely sending to a client that reads too slowly), and `__aexit__` turns that
         # into the error that ended it: a subscriber blocked elsewhere still finds out.

@@ -1,7 +1,10 @@
 """A chat room: a web page with a little JavaScript, and one websocket per browser.
 
 Serve it with ``trioframe run examples/chat/app.py:app`` and open http://127.0.0.1:5000 in two
-browser windows.
+browser windows. To serve it from several processes, give them one Redis to share::
+
+    export TRIOFRAME_BROADCAST_URL=redis://127.0.0.1:6379/0
+    trioframe run examples/chat/app.py:app --workers 2
 
 Every message goes through the app's broadcast hub (:mod:`trioframe.broadcast`). Each
 browser's subscription holds at most ``QUEUE_SIZE`` messages it has not taken yet, and
@@ -11,17 +14,23 @@ reconnect, while everyone else carries on. A browser that stops reading altogeth
 dropped by the server once a message has waited ``WEBSOCKET_SEND_TIMEOUT`` for it (10
 seconds here). Within a connection, the handler sends what the room publishes while a task
 in its nursery receives from the browser; when the browser leaves, trioframe cancels both,
-and the ``finally`` block tells the room.
+and the ``finally`` block tells the room. If the Redis connection drops, a message sent
+meanwhile gets an error notice, and once Redis is back every browser is closed with 1012
+(``BroadcastGap``: messages may have been missed), reconnects and carries on.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import trio
 
 from trioframe import BadRequest, Trioframe, render_template, websocket
-from trioframe.broadcast import Broadcast, SlowConsumer
+from trioframe.broadcast import Broadcast, BroadcastUnavailable, SlowConsumer
 
 app = Trioframe(__name__)
+# BROADCAST_URL and any other setting can come from TRIOFRAME_* environment variables.
+app.config.from_prefixed_env()
 # A browser that takes nothing for this long is gone as far as the room is concerned.
 app.config["WEBSOCKET_SEND_TIMEOUT"] = 10.0
 
@@ -36,8 +45,6 @@ CLOSE_TIMEOUT_S = 10.0
 ROOM = "chat"
 
 hub = Broadcast(app, buffer=QUEUE_SIZE, overflow="close")
-#: The names of the browsers connected to this process.
-online: list[str] = []
 
 
 @app.get("/")
@@ -53,20 +60,20 @@ async def chat() -> tuple[str, int] | None:
     await websocket.accept()
     try:
         async with hub.subscribe(ROOM) as messages:
-            online.append(name)
+            await _tell_room({"type": "join", "name": name})
             try:
-                await hub.publish_json(ROOM, {"type": "join", "name": name, "online": len(online)})
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(_receive_messages, name)
                     async for message in messages:
                         await websocket.send(message)
             finally:
-                online.remove(name)
-                # Told even when the browser left and the handler is being cancelled.
-                with trio.CancelScope(shield=True, deadline=trio.current_time() + CLOSE_TIMEOUT_S):
-                    await hub.publish_json(
-                        ROOM, {"type": "leave", "name": name, "online": len(online)}
-                    )
+                # Told even when the browser left and the handler is being cancelled, unless
+                # the room cannot be reached: then it does not hear of it.
+                with (
+                    trio.CancelScope(shield=True, deadline=trio.current_time() + CLOSE_TIMEOUT_S),
+                    contextlib.suppress(BroadcastUnavailable),
+                ):
+                    await hub.publish_json(ROOM, {"type": "leave", "name": name})
     except SlowConsumer:
         # Tell the slow browser why it was dropped, but do not wait long on one that is not
         # reading: the close has to queue behind everything already sent to it.
@@ -88,4 +95,14 @@ async def _receive_messages(name: str) -> None:
                 {"type": "error", "text": f"A message has 1 to {MAX_TEXT_LENGTH} characters."}
             )
             continue
-        await hub.publish_json(ROOM, {"type": "message", "name": name, "text": text.strip()})
+        await _tell_room({"type": "message", "name": name, "text": text.strip()})
+
+
+async def _tell_room(message: dict[str, str]) -> None:
+    try:
+        await hub.publish_json(ROOM, message)
+    except BroadcastUnavailable:
+        # Redis is down: say so to this browser; the room hears nothing, which is the truth.
+        await websocket.send_json(
+            {"type": "error", "text": "The room cannot be reached; try again in a moment."}
+        )

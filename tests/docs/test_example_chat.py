@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 @pytest.fixture
 def client() -> Iterator[TestClient]:
     yield chat.app.test_client()
-    assert chat.online == []  # everyone who joined has left
     assert chat.hub.stats().subscribers == 0
 
 
@@ -47,16 +46,16 @@ async def test_the_page_and_its_script(client: TestClient) -> None:
 
 async def test_two_browsers_chat(client: TestClient) -> None:
     async with client.websocket("/ws", query_string={"name": "ada"}) as ada:
-        assert await ada.receive_json() == {"type": "join", "name": "ada", "online": 1}
+        assert await ada.receive_json() == {"type": "join", "name": "ada"}
         async with client.websocket("/ws", query_string={"name": "grace"}) as grace:
-            joined = {"type": "join", "name": "grace", "online": 2}
+            joined = {"type": "join", "name": "grace"}
             assert await ada.receive_json() == joined
             assert await grace.receive_json() == joined
             await grace.send_json({"text": "  hello, ada  "})
             said = {"type": "message", "name": "grace", "text": "hello, ada"}
             assert await ada.receive_json() == said
             assert await grace.receive_json() == said
-        assert await ada.receive_json() == {"type": "leave", "name": "grace", "online": 1}
+        assert await ada.receive_json() == {"type": "leave", "name": "grace"}
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * (chat.MAX_NAME_LENGTH + 1)])
@@ -94,7 +93,7 @@ async def test_a_slow_browser_is_dropped_and_the_room_carries_on(client: TestCli
             while (message := await fast.receive_json())["type"] != "message":
                 notices.append(message)
             assert message["text"] == f"message {number}"  # the room never stalled
-        assert notices == [{"type": "leave", "name": "slow", "online": 1}]
+        assert notices == [{"type": "leave", "name": "slow"}]
         with pytest.raises(WebsocketDisconnect) as closed:
             await drain(slow)
         assert closed.value.code == 1008

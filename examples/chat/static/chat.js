@@ -14,9 +14,10 @@ function show(text, className) {
   messages.append(item);
 }
 
-joinForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const name = joinForm.elements.name.value.trim();
+// 1012 means the server restarted or lost messages for us: join again after a moment.
+const RECONNECT_CODE = 1012;
+
+function connect(name) {
   const url = new URL(document.body.dataset.socket, window.location.href);
   url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
   url.searchParams.set("name", name);
@@ -30,15 +31,28 @@ joinForm.addEventListener("submit", (event) => {
   socket.addEventListener("message", (event) => {
     const message = JSON.parse(event.data);
     if (message.type === "message") show(`${message.name}: ${message.text}`);
-    else if (message.type === "join") show(`${message.name} joined (${message.online} online)`, "notice");
-    else if (message.type === "leave") show(`${message.name} left (${message.online} online)`, "notice");
+    else if (message.type === "join") show(`${message.name} joined`, "notice");
+    else if (message.type === "leave") show(`${message.name} left`, "notice");
     else if (message.type === "error") show(message.text, "notice");
   });
   socket.addEventListener("close", (event) => {
-    statusLine.textContent = `Disconnected (${event.code}${event.reason ? ": " + event.reason : ""}).`;
+    const why = `${event.code}${event.reason ? ": " + event.reason : ""}`;
+    if (event.code === RECONNECT_CODE) {
+      // Spread out, so a restart is not met by every browser at the same instant.
+      statusLine.textContent = `Reconnecting (${why})...`;
+      show("Some messages may have been missed.", "notice");
+      setTimeout(() => connect(name), 500 + Math.random() * 1000);
+      return;
+    }
+    statusLine.textContent = `Disconnected (${why}).`;
     joinForm.hidden = false;
     sendForm.hidden = true;
   });
+}
+
+joinForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  connect(joinForm.elements.name.value.trim());
 });
 
 sendForm.addEventListener("submit", (event) => {

@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ import trioframe.broadcast
 import trioframe.testing
 import trioframe.views
 from trioframe._cli import main
+from trioframe._config import _SETTING_RULES, checked_setting
 
 if TYPE_CHECKING:
     import argparse
@@ -152,9 +154,43 @@ def hypercorn_options() -> set[str]:
     return set(re.findall(r"(--[a-z][a-z-]*)", result.stdout))
 
 
+def check_environment_setting(page: str, assignment: str) -> None:
+    """``TRIOFRAME_KEY=value`` must set a setting trioframe has, to a value it accepts, as
+    ``app.config.from_prefixed_env()`` reads it."""
+    name, raw = assignment.split("=", 1)
+    assert name.startswith("TRIOFRAME_"), f"{page}: {name} is not a trioframe setting"
+    config = trioframe.Trioframe("docs").config
+    key = name.removeprefix("TRIOFRAME_")
+    assert key in config, f"{page}: there is no setting {key}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(name, raw)
+        config.from_prefixed_env()
+    if key in _SETTING_RULES:
+        checked_setting(config, key)  # raises SetupError on a value trioframe refuses
+
+
+def check_pip_install(page: str, words: list[str]) -> None:
+    """``pip install 'trioframe[extra]'`` must name extras the project has."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    for word in words[2:]:
+        found = re.fullmatch(r"trioframe\[([a-z,]+)\]", word)
+        assert found, f"{page}: install trioframe, with extras in brackets, not {word!r}"
+        for extra in found.group(1).split(","):
+            assert extra in extras, f"{page}: trioframe has no extra {extra!r}"
+
+
 @pytest.mark.parametrize(("page", "command"), shell_commands())
 def test_shell_commands_in_the_docs_are_valid(page: str, command: str) -> None:
     words = shlex.split(command)
+    if words[0] == "export":
+        words = words[1:]
+        assert words, f"{page}: export what?"
+    while words and re.fullmatch(r"[A-Z][A-Z0-9_]*=.*", words[0]):
+        check_environment_setting(page, words.pop(0))
+    if not words:
+        return
     program = words[0].rsplit("/", 1)[-1]
     if program == "trioframe":
         name, *args = words[1:]
@@ -171,6 +207,8 @@ def test_shell_commands_in_the_docs_are_valid(page: str, command: str) -> None:
         assert words[1:-1] == SPHINX_BUILD, f"{page}: build the docs as the tests do"
     elif program in ("ruff", "mypy"):
         assert command in CI_RUN.read_text(), f"{page}: run {program} as .ci/run does"
+    elif program == "pip" and words[1] == "install":
+        check_pip_install(page, words)
     elif program == "bash" and words[1] == ".ci/run":
         assert words[2:] == []
     elif program == "bash" and words[1] == "bench/run":

@@ -15,8 +15,13 @@
 
 Every subscriber has a bounded buffer and publishing never waits on one: a subscriber that
 falls ``BROADCAST_BUFFER`` messages behind gets `SlowConsumer` (a websocket is closed with
-1008), or with ``BROADCAST_OVERFLOW = "drop_oldest"`` keeps the newest messages. The
-``memory://`` backend delivers within one process.
+1008), or with ``BROADCAST_OVERFLOW = "drop_oldest"`` keeps the newest messages.
+
+``BROADCAST_URL`` picks the backend: ``memory://`` (the default) delivers within one
+process; ``redis://`` and ``rediss://`` share channels between processes and machines
+through Redis pub/sub (the ``trioframe[redis]`` extra). Across a lost Redis connection,
+subscriptions end with `BroadcastGap`, and publishing raises `BroadcastUnavailable` after
+``BROADCAST_CONNECT_TIMEOUT`` instead of queueing.
 """
 
 from __future__ import annotations

@@ -44,7 +44,8 @@ LINK_ERRORS = (RedisError, OSError, TimeoutError)
 _TEXT = b"\0T"
 _BYTES = b"\0B"
 
-#: Reconnect delays: full jitter over an exponential ceiling, from the first to the cap.
+#: Reconnect delays: a random wait in the upper half of a ceiling that doubles from the first
+#: to the cap.
 FIRST_DELAY = 0.1
 MAX_DELAY = 5.0
 

@@ -178,14 +178,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(module: str, with_server: str) -> Iterator[tuple[int, int]]:
-    """Serve ``module`` in its own process with ``with_server`` (``"hypercorn"`` or
-    ``"trioframe"``); yields its port and process id."""
+def server(
+    module: str, with_server: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[int, int]]:
+    """Serve ``module`` in its own process with ``with_server`` (``"hypercorn"``,
+    ``"trioframe"`` or ``"asyncio"``) and ``env`` added to the environment; yields its port
+    and process id."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(HERE / "serve.py"), module, str(port), with_server],
         stdout=subprocess.PIPE,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     try:
         assert process.stdout is not None
@@ -453,14 +457,14 @@ def report(results: Results, settings: Settings) -> dict[str, Any]:
     return {"machine": machine(), "settings": vars(settings), "rows": rows, "targets": targets}
 
 
-def print_report(summary: dict[str, Any]) -> None:
+def print_report(summary: dict[str, Any], floor: str = FLOOR, width: int = 14) -> None:
     print(f"\nMachine: {summary['machine']}")
     current = None
     for row in summary["rows"]:
         if row["metric"] != current:
             current = row["metric"]
             print(f"\n{current}")
-        print(f"  {row['app']:<14} {row['median']:>12,.1f}   {row['ratio']:5.2f}x of {FLOOR}")
+        print(f"  {row['app']:<{width}} {row['median']:>12,.1f}   {row['ratio']:5.2f}x of {floor}")
     print()
     for target in summary["targets"]:
         print(f"  [{'met' if target['met'] else 'NOT MET'}] {target['target']}")
@@ -474,6 +478,11 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--replot", action="store_true", help="redraw the docs' results from --output; no run"
     )
+    parser.add_argument(
+        "--broadcast",
+        action="store_true",
+        help="the broadcast hub's benchmark instead (results in results/broadcast.json)",
+    )
     return parser
 
 
@@ -486,6 +495,11 @@ def write_docs(summary: dict[str, Any]) -> None:
 
 def main() -> None:
     args = argument_parser().parse_args()
+    if args.broadcast:
+        import broadcast
+
+        broadcast.main(args.quick, HERE / "results" / "broadcast.json")
+        return
     if args.replot:
         write_docs(json.loads(args.output.read_text()))
         return

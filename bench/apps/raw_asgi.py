@@ -17,13 +17,7 @@ TEXT_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-leng
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send)
     elif scope["type"] == "http":
         path = scope["path"]
         if path == "/plaintext":
@@ -53,6 +47,17 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 await send({"type": "websocket.send", "text": message["text"]})
             else:
                 await send({"type": "websocket.send", "bytes": message.get("bytes")})
+
+
+async def lifespan(receive: Any, send: Any) -> None:
+    """Say yes to startup and shutdown: nothing to set up."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 async def fan_in(receive: Any, send: Any) -> None:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import platform
+import subprocess
+import sys
+
 from click.testing import CliRunner
 
+from trioframe import __version__
 from trioframe._cli import main
 
 
@@ -39,3 +45,23 @@ def test_help_describes_both_commands() -> None:
     assert result.exit_code == 0
     assert "run" in result.output
     assert "routes" in result.output
+
+
+def test_version_names_trioframe_and_what_it_runs_on() -> None:
+    # The installed command, as a user types it: python -m trioframe is the same entry point.
+    result = subprocess.run(
+        [sys.executable, "-m", "trioframe", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [f"Python {platform.python_version()}", f"trioframe {__version__}"]
+    assert [line.split()[0] for line in lines[2:]] == ["trio", "hypercorn", "werkzeug"]
+    assert lines[2] == f"trio {importlib.metadata.version('trio')}"
+
+
+def test_the_version_is_the_installed_distribution_s() -> None:
+    assert __version__ == importlib.metadata.version("trioframe")

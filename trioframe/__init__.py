@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: This release of trioframe; ``trioframe --version`` prints it with its dependencies'.
+__version__ = "0.1.0.dev0"
+
 from ._app import Trioframe as Trioframe
 from ._blueprint import Blueprint as Blueprint
 from ._config import Config as Config

@@ -3,13 +3,16 @@ and an app's custom commands, ``trioframe --app module:app <command>``."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import platform
 import sys
 from typing import TYPE_CHECKING
 
 import click
 from hypercorn.utils import LifespanFailureError
 
+from . import __version__
 from ._commands import ScriptInfo
 from ._serving import hypercorn_config, load_app, serve_forever
 from ._workers import run_workers
@@ -55,7 +58,33 @@ def _load_app_option(ctx: click.Context, param: click.Parameter, value: str | No
         ctx.ensure_object(ScriptInfo).app = load_app_or_exit(value)
 
 
+def _version_message() -> str:
+    """What ``--version`` prints: trioframe's version and those of what it runs on."""
+    lines = [f"Python {platform.python_version()}", f"trioframe {__version__}"]
+    for name in ("trio", "hypercorn", "werkzeug"):
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:  # pragma: no cover - all required
+            version = "not installed"
+        lines.append(f"{name} {version}")
+    return "\n".join(lines)
+
+
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(_version_message())
+        ctx.exit()
+
+
 @click.group(cls=TrioframeGroup)
+@click.option(
+    "--version",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_print_version,
+    help="Show the versions of trioframe, Python, Trio, hypercorn and werkzeug, and exit.",
+)
 @click.option(
     "--app",
     metavar="APP",

@@ -170,14 +170,31 @@ def check_environment_setting(page: str, assignment: str) -> None:
 
 
 def check_pip_install(page: str, words: list[str]) -> None:
-    """``pip install 'trioframe[extra]'`` must name extras the project has."""
+    """``pip install`` and ``pip wheel`` must install trioframe (by name, from a checkout or
+    from its wheel) with extras the project has, and use only options pip has."""
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"
     ]
-    for word in words[2:]:
-        found = re.fullmatch(r"trioframe\[([a-z,]+)\]", word)
-        assert found, f"{page}: install trioframe, with extras in brackets, not {word!r}"
-        for extra in found.group(1).split(","):
+    assert words[1] in ("install", "wheel"), f"{page}: pip {words[1]}?"
+    arguments = words[2:]
+    while arguments and arguments[0].startswith("-"):
+        option = arguments.pop(0)
+        assert option in ("-e", "--no-deps", "-w"), f"{page}: pip has no {option} here"
+        if option == "-w":
+            arguments.pop(0)  # the wheel directory
+    assert arguments, f"{page}: pip {words[1]} what?"
+    for word in arguments:
+        found = re.fullmatch(r"(.*?)(?:\[([a-z,]+)\])?", word)
+        assert found is not None
+        target, named = found.group(1), found.group(2) or ""
+        assert target in ("trioframe", ".") or target.endswith(("trioframe", ".whl")), (
+            f"{page}: install trioframe itself (a checkout, its wheel), not {word!r}"
+        )
+        if target.endswith(".whl"):
+            assert Path(target).name.startswith(f"trioframe-{trioframe.__version__}-"), (
+                f"{page}: the wheel of this version is named trioframe-{trioframe.__version__}"
+            )
+        for extra in filter(None, named.split(",")):
             assert extra in extras, f"{page}: trioframe has no extra {extra!r}"
 
 
@@ -207,7 +224,7 @@ def test_shell_commands_in_the_docs_are_valid(page: str, command: str) -> None:
         assert words[1:-1] == SPHINX_BUILD, f"{page}: build the docs as the tests do"
     elif program in ("ruff", "mypy"):
         assert command in CI_RUN.read_text(), f"{page}: run {program} as .ci/run does"
-    elif program == "pip" and words[1] == "install":
+    elif program == "pip":
         check_pip_install(page, words)
     elif program == "bash" and words[1] == ".ci/run":
         assert words[2:] == []

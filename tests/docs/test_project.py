@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 from trioframe._cli import main
@@ -23,7 +24,7 @@ def test_readme_starts_with_the_two_commands() -> None:
     serve, test = _readme_commands()
     assert "pip install ." in serve
     assert "trioframe run " in serve  # hypercorn's trio worker, on 127.0.0.1:5000
-    assert "'.[test]'" in test
+    assert "'.[dev]'" in test
     assert "pytest" in test
 
 
@@ -45,3 +46,12 @@ def test_the_run_command_serves_where_the_readme_says() -> None:
     run = main.commands["run"]
     defaults = {param.name: param.default for param in run.params}
     assert (defaults["host"], defaults["port"]) == ("127.0.0.1", 5000)
+
+
+def test_an_app_s_tests_need_only_the_testing_extra() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    names = {re.split(r"[<>=\[]", requirement)[0] for requirement in extras["testing"]}
+    assert names == {"pytest", "pytest-trio"}  # not the contributors' linters or Sphinx
+    assert "trioframe[redis,testing]" in extras["dev"]

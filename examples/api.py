@@ -1,6 +1,6 @@
 """A small JSON API: a blueprint of book endpoints, JSON errors, and an app nursery task.
 
-Serve it with ``trioframe run examples/api.py:app``; try ``curl localhost:5000/api/books``.
+Serve it with ``trioframe run examples/api.py:app``; try ``curl localhost:5000/api/books/``.
 
 Every error is JSON, whoever raised it: the app's handler turns any ``HTTPException`` into
 ``{"error": ..., "description": ...}``, and the blueprint's own handler turns a missing book

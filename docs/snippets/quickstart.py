@@ -17,8 +17,8 @@ async def greet(name: str) -> dict[str, str]:
 @app.post("/orders")
 async def create_order() -> tuple[dict[str, object], int]:
     order = await request.get_json()  # malformed JSON -> 400
-    if "item" not in order:
-        abort(422, "An order needs an item.")
+    if not isinstance(order, dict) or "item" not in order:
+        abort(422, "An order is a JSON object with an item.")
     order_id = len(orders) + 1
     orders[order_id] = order
     return {"id": order_id, **order}, 201

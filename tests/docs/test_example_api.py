@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -67,3 +68,12 @@ async def test_every_error_is_json(client: TestClient) -> None:
     assert wrong_method.status_code == 405
     assert "GET" in wrong_method.headers["Allow"]
     assert (await wrong_method.get_json())["error"] == "Method Not Allowed"
+
+
+async def test_the_documented_curl_url_answers_as_printed(client: TestClient) -> None:
+    assert api.__doc__ is not None
+    urls = re.findall(r"curl localhost:5000(\S+?)``", api.__doc__)
+    assert urls
+    for url in urls:
+        response = await client.get(url)
+        assert response.status_code == 200, f"{url} answers {response.status_code}"

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 #: The environment variable that names the app, as ``--app`` does.
 APP_ENVVAR = "TRIOFRAME_APP"
+#: The environment variable that turns debug mode on, as ``--debug`` does.
+DEBUG_ENVVAR = "TRIOFRAME_DEBUG"
 #: Methods every rule answers implicitly, left out of the routes table.
 _IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
 
@@ -49,13 +51,16 @@ def _given_app(ctx: click.Context) -> Trioframe | None:
     """The app ``--app`` or ``TRIOFRAME_APP`` names, loaded once; ``None`` without one."""
     info = ctx.ensure_object(ScriptInfo)
     if info.app is None and os.environ.get(APP_ENVVAR):
-        info.app = load_app_or_exit(os.environ[APP_ENVVAR])
+        info.app_path = os.environ[APP_ENVVAR]
+        info.app = load_app_or_exit(info.app_path)
     return info.app
 
 
 def _load_app_option(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value:
-        ctx.ensure_object(ScriptInfo).app = load_app_or_exit(value)
+        info = ctx.ensure_object(ScriptInfo)
+        info.app_path = value
+        info.app = load_app_or_exit(value)
 
 
 def _version_message() -> str:
@@ -76,7 +81,11 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
         ctx.exit()
 
 
-@click.group(cls=TrioframeGroup)
+@click.group(
+    cls=TrioframeGroup,
+    # As Flask's FLASK_RUN_*: TRIOFRAME_RUN_PORT=8000 is --port 8000 for 'trioframe run'.
+    context_settings={"auto_envvar_prefix": "TRIOFRAME"},
+)
 @click.option(
     "--version",
     is_flag=True,
@@ -101,7 +110,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("app_path", metavar="APP")
+@click.argument("app_path", metavar="[APP]", required=False)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
@@ -117,7 +126,18 @@ def main() -> None:
     type=click.IntRange(min=1),
     help="Worker processes, each with its own copy of the app.",
 )
-@click.option("--reload", is_flag=True, help="Restart when source files change.")
+@click.option(
+    "--debug/--no-debug",
+    default=None,
+    envvar=DEBUG_ENVVAR,
+    help=f"Turn on DEBUG (the debug error page, debug logging) and --reload [or set "
+    f"{DEBUG_ENVVAR}=1].",
+)
+@click.option(
+    "--reload/--no-reload",
+    default=None,
+    help="Restart when source files change [default: on with --debug].",
+)
 @click.option(
     "--graceful-timeout",
     type=click.FloatRange(min=0),
@@ -125,22 +145,38 @@ def main() -> None:
     "GRACEFUL_SHUTDOWN_TIMEOUT].",
 )
 @click.option("--no-access-log", is_flag=True, help="Do not log each request.")
+@click.pass_context
 def run(
-    app_path: str,
+    ctx: click.Context,
+    app_path: str | None,
     host: str,
     port: int,
     workers: int,
-    reload: bool,
+    debug: bool | None,
+    reload: bool | None,
     graceful_timeout: float | None,
     no_access_log: bool,
 ) -> None:
     """Serve APP with hypercorn's trio worker until Ctrl-C.
 
+    APP may be left out when --app or TRIOFRAME_APP names it. Every option can also come
+    from a TRIOFRAME_RUN_* environment variable (TRIOFRAME_RUN_PORT=8000).
+
     Ctrl-C (or SIGTERM) stops accepting connections, gives in-flight requests the graceful
     timeout, closes open websockets with 1001, runs the shutdown hooks and exits. If the
     app fails to start or the address cannot be bound, the command exits with status 1.
     """
+    if app_path is None:
+        _given_app(ctx)  # --app, or else TRIOFRAME_APP
+        app_path = ctx.ensure_object(ScriptInfo).app_path
+    if not app_path:
+        raise click.UsageError(
+            f"Name the app to serve: 'trioframe run module:app', or set {APP_ENVVAR}"
+        )
     app = load_app_or_exit(app_path)
+    settings = {} if debug is None else {"DEBUG": debug}
+    app.config.update(settings)
+    reload = bool(debug) if reload is None else reload
     config = hypercorn_config(
         app,
         host=host,
@@ -153,7 +189,9 @@ def run(
     )
     try:
         if workers > 1 or reload:
-            sys.exit(run_workers(config, app_path, workers=workers, reload=reload))
+            sys.exit(
+                run_workers(config, app_path, workers=workers, reload=reload, settings=settings)
+            )
         serve_forever(app, config)  # one worker: in this process, as app.run() serves
     except (LifespanFailureError, OSError) as error:  # OSError: the port is taken, say
         raise click.ClickException(str(error)) from None

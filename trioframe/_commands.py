@@ -25,8 +25,10 @@ class ScriptInfo:
     """What the ``trioframe`` command knows of the app its custom commands run with: the
     click context's object."""
 
-    def __init__(self, app: Trioframe | None = None) -> None:
+    def __init__(self, app: Trioframe | None = None, app_path: str | None = None) -> None:
         self.app = app
+        #: Where ``--app`` or ``TRIOFRAME_APP`` said the app is, as ``module:app``.
+        self.app_path = app_path
 
     def load_app(self) -> Trioframe:
         """The app.

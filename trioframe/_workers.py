@@ -78,8 +78,17 @@ class _Signals:
         self.received += 1
 
 
-def run_workers(config: HypercornConfig, app_path: str, *, workers: int, reload: bool) -> int:
-    """Serve ``app_path`` in ``workers`` processes until a signal stops them.
+def run_workers(
+    config: HypercornConfig,
+    app_path: str,
+    *,
+    workers: int,
+    reload: bool,
+    settings: dict[str, Any] | None = None,
+) -> int:
+    """Serve ``app_path`` in ``workers`` processes until a signal stops them; ``settings``
+    go into each worker's ``app.config`` once the app is imported (``DEBUG`` from
+    ``--debug``, say).
 
     Returns:
         The exit status: 0 once stopped, or the status of a worker that failed.
@@ -105,7 +114,10 @@ def run_workers(config: HypercornConfig, app_path: str, *, workers: int, reload:
         for number in previous:
             signal.signal(number, signals.on_signal)
         while True:
-            running[:] = [_start_worker(context, config, app_path, sockets) for _ in range(workers)]
+            running[:] = [
+                _start_worker(context, config, app_path, sockets, settings or {})
+                for _ in range(workers)
+            ]
             patience = config.graceful_timeout + SHUTDOWN_MARGIN_S
             status, changed = _supervise(running, signals, watched, patience)
             if not changed:
@@ -125,11 +137,15 @@ def run_workers(config: HypercornConfig, app_path: str, *, workers: int, reload:
 
 
 def _start_worker(
-    context: SpawnContext, config: HypercornConfig, app_path: str, sockets: list[socket.socket]
+    context: SpawnContext,
+    config: HypercornConfig,
+    app_path: str,
+    sockets: list[socket.socket],
+    settings: dict[str, Any],
 ) -> _Worker:
     listening, commands = context.Pipe(duplex=False)
     process = context.Process(
-        target=serve_in_worker, args=(config, app_path, sockets, listening), daemon=True
+        target=serve_in_worker, args=(config, app_path, sockets, listening, settings), daemon=True
     )
     process.start()
     listening.close()  # the worker has its own copy
@@ -192,12 +208,17 @@ def _supervise(
 
 
 def serve_in_worker(
-    config: HypercornConfig, app_path: str, sockets: list[socket.socket], commands: Connection
+    config: HypercornConfig,
+    app_path: str,
+    sockets: list[socket.socket],
+    commands: Connection,
+    settings: dict[str, Any],
 ) -> None:
     """A worker process: import the app and serve it on ``sockets`` until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command's process owns the signals
     try:
         app = load_app(app_path)
+        app.config.update(settings)
         with single_errors_unwrapped():
             trio.run(_serve, app, config, sockets, commands)
     except (LookupError, LifespanFailureError) as error:

@@ -156,11 +156,19 @@ def hypercorn_options() -> set[str]:
 
 def check_environment_setting(page: str, assignment: str) -> None:
     """``TRIOFRAME_KEY=value`` must set a setting trioframe has, to a value it accepts, as
-    ``app.config.from_prefixed_env()`` reads it."""
+    ``app.config.from_prefixed_env()`` reads it; or name the app, or an option of
+    ``trioframe run``, as the command line reads them."""
     name, raw = assignment.split("=", 1)
     assert name.startswith("TRIOFRAME_"), f"{page}: {name} is not a trioframe setting"
-    config = trioframe.Trioframe("docs").config
     key = name.removeprefix("TRIOFRAME_")
+    if key == "APP":  # the command line's --app
+        return
+    if key.startswith("RUN_"):  # an option of 'trioframe run'
+        option = "--" + key.removeprefix("RUN_").lower().replace("_", "-")
+        options = {opt for param in main.commands["run"].params for opt in param.opts}
+        assert option in options, f"{page}: 'trioframe run' has no {option} for {name}"
+        return
+    config = trioframe.Trioframe("docs").config
     assert key in config, f"{page}: there is no setting {key}"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(name, raw)

@@ -1,0 +1,86 @@
+"""``trioframe run`` in a subprocess, over loopback, set up as Flask's ``flask run`` is: the app
+and every option from the environment (``TRIOFRAME_APP``, ``TRIOFRAME_RUN_*``), and debug mode
+from ``--debug`` or ``TRIOFRAME_DEBUG``, which also reloads."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.loopback import ROOT, WAIT_S, http_get, running_server
+
+FAILING_APP = "tests/support/failing_app.py:app"
+
+
+def serving_pid(output: str) -> int:
+    """The process that logged "Running on" (hypercorn's log lines carry the pid)."""
+    found = re.search(r"\[(\d+)\] \[INFO\] Running on", output)
+    assert found is not None, output
+    return int(found.group(1))
+
+
+async def test_the_app_and_the_options_come_from_the_environment() -> None:
+    env = {"TRIOFRAME_APP": FAILING_APP, "TRIOFRAME_RUN_PORT": "0"}
+    async with running_server("-m", "trioframe", "run", env=env) as server:
+        port = await server.wait_for_port()
+        status, body = await http_get("127.0.0.1", port, "/fail")
+        assert await server.interrupt_and_wait() == 0, server.output
+    # Debug is off unless asked for: a plain 500, the traceback in the log only.
+    assert status == 500
+    assert b"the view failed on purpose" not in body
+    assert "the view failed on purpose" in server.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env"),
+    [
+        (("--debug",), {}),
+        ((), {"TRIOFRAME_DEBUG": "1"}),
+    ],
+    ids=["--debug", "TRIOFRAME_DEBUG"],
+)
+async def test_debug_mode_shows_the_debug_page_and_reloads(
+    arguments: tuple[str, ...], env: dict[str, str]
+) -> None:
+    command = ("-m", "trioframe", "run", FAILING_APP, "--port", "0", *arguments)
+    async with running_server(*command, env=env) as server:
+        port = await server.wait_for_port()
+        status, body = await http_get("127.0.0.1", port, "/fail")
+        command_pid = server.process.pid
+        assert await server.interrupt_and_wait() == 0, server.output
+    # Reloading: a worker process serves, not the command's own; and DEBUG reached it.
+    assert serving_pid(server.output) != command_pid
+    assert status == 500
+    assert b"RuntimeError: the view failed on purpose" in body
+    assert b"(debug)" in body
+
+
+async def test_no_reload_keeps_debug_in_one_process() -> None:
+    command = ("-m", "trioframe", "run", FAILING_APP, "--port", "0", "--debug", "--no-reload")
+    async with running_server(*command) as server:
+        port = await server.wait_for_port()
+        status, body = await http_get("127.0.0.1", port, "/fail")
+        command_pid = server.process.pid
+        assert await server.interrupt_and_wait() == 0, server.output
+    assert serving_pid(server.output) == command_pid
+    assert status == 500
+    assert b"(debug)" in body
+
+
+def test_without_an_app_it_says_how_to_name_one() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "trioframe", "run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+        env={name: value for name, value in os.environ.items() if "TRIOFRAME" not in name},
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Name the app to serve" in result.stderr
+    assert "TRIOFRAME_APP" in result.stderr

@@ -7,7 +7,7 @@ import importlib.metadata
 import os
 import platform
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from hypercorn.utils import LifespanFailureError
@@ -31,6 +31,17 @@ _IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
 class TrioframeGroup(click.Group):
     """trioframe's own commands, and those of the app ``--app`` names."""
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # Before the options are read, so that a .env file can name the app and set them.
+        load_dotenv_files()
+        return super().make_context(info_name, args, parent, **extra)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = set(super().list_commands(ctx))
         app = _given_app(ctx)
@@ -45,6 +56,24 @@ class TrioframeGroup(click.Group):
             if app is not None:
                 command = app.cli.get_command(ctx, cmd_name)
         return command
+
+
+#: The files ``trioframe`` reads environment variables from, as Flask reads ``.flaskenv`` and
+#: ``.env``: the first one found from the working directory upwards, each.
+DOTENV_FILES = (".trioframeenv", ".env")
+
+
+def load_dotenv_files() -> None:
+    """Set the variables of ``DOTENV_FILES`` that are not set already, when python-dotenv is
+    installed (``pip install 'trioframe[dotenv]'``); without it, do nothing."""
+    try:
+        import dotenv
+    except ImportError:  # pragma: no cover - the dotenv extra is installed for the tests
+        return
+    for name in DOTENV_FILES:
+        path = dotenv.find_dotenv(name, usecwd=True)
+        if path:
+            dotenv.load_dotenv(path, override=False, encoding="utf-8")
 
 
 def _given_app(ctx: click.Context) -> Trioframe | None:

@@ -54,4 +54,4 @@ def test_an_app_s_tests_need_only_the_testing_extra() -> None:
     ]
     names = {re.split(r"[<>=\[]", requirement)[0] for requirement in extras["testing"]}
     assert names == {"pytest", "pytest-trio"}  # not the contributors' linters or Sphinx
-    assert "trioframe[redis,testing]" in extras["dev"]
+    assert "trioframe[dotenv,redis,testing]" in extras["dev"]

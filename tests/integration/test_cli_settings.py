@@ -8,10 +8,14 @@ import os
 import re
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.loopback import ROOT, WAIT_S, http_get, running_server
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FAILING_APP = "tests/support/failing_app.py:app"
 
@@ -84,3 +88,22 @@ def test_without_an_app_it_says_how_to_name_one() -> None:
     assert result.returncode == 2
     assert "Name the app to serve" in result.stderr
     assert "TRIOFRAME_APP" in result.stderr
+
+
+async def test_a_dotenv_file_names_the_app_and_the_environment_wins(tmp_path: Path) -> None:
+    app_file = ROOT / "tests" / "support" / "failing_app.py"
+    (tmp_path / ".env").write_text(
+        f"TRIOFRAME_APP={app_file}:app\nTRIOFRAME_RUN_PORT=1\nTRIOFRAME_DEBUG=1\n"
+    )
+    (tmp_path / ".trioframeenv").write_text("TRIOFRAME_RUN_NO_ACCESS_LOG=1\n")
+    # Set in the environment, the port is not the file's; the rest comes from the files.
+    env = {"TRIOFRAME_RUN_PORT": "0"}
+    command = ("-m", "trioframe", "run")
+    async with running_server(*command, env=env, cwd=tmp_path) as server:
+        port = await server.wait_for_port()
+        status, body = await http_get("127.0.0.1", port, "/fail")
+        assert await server.interrupt_and_wait() == 0, server.output
+    assert port != 1
+    assert status == 500
+    assert b"(debug)" in body  # TRIOFRAME_DEBUG from .env
+    assert '"GET /fail' not in server.output  # no access log, from .trioframeenv

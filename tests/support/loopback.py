@@ -134,12 +134,13 @@ class ServerProcess:
 
 @asynccontextmanager
 async def running_server(
-    *command: str, env: dict[str, str] | None = None
+    *command: str, env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> AsyncIterator[ServerProcess]:
-    """Run ``python *command`` from the repository root; kill it if the test leaves early."""
+    """Run ``python *command`` in ``cwd`` (the repository root unless given); kill it if the
+    test leaves early."""
     process = await trio.lowlevel.open_process(
         [sys.executable, *command],
-        cwd=ROOT,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},

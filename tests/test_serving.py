@@ -194,3 +194,10 @@ async def test_each_stop_request_goes_one_step_further(
     announced = capsys.readouterr().err
     for step in ("Shutting down gracefully", "Ending every connection now"):
         assert (step in announced) is announce
+
+
+def test_the_reloader_needs_an_app_it_can_import_again() -> None:
+    # Made where no module file holds it: a worker process could not import it.
+    app = Trioframe("made_in_a_test_only")
+    with pytest.raises(RuntimeError, match="create the app at the top level of a file"):
+        app.run(port=0, use_reloader=True)

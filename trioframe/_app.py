@@ -27,7 +27,7 @@ from ._matcher import matching_map
 from ._request import Request
 from ._response import Response
 from ._routing import Rule, make_rule
-from ._serving import hypercorn_config, serve_forever
+from ._serving import app_path_of, hypercorn_config, serve_forever
 from ._serving_state import ServingState
 from ._sessions import SecureCookieSessionInterface, SessionInterface
 from ._setup import check_while_serving, setupmethod
@@ -369,22 +369,40 @@ class Trioframe(Dispatcher, Templating, URLs):
         port: int = 5000,
         debug: bool = False,
         *,
+        use_reloader: bool | None = None,
         access_log: bool = True,
     ) -> None:
         """Serve the app with hypercorn's trio worker until Ctrl-C (for development).
 
-        For production and for several workers or reloading, use ``trioframe run``
-        (or hypercorn itself with ``--worker-class trio``).
+        For production and for several workers, use ``trioframe run`` (or hypercorn itself
+        with ``--worker-class trio``).
 
         Args:
             host: The address to listen on.
             port: The port to listen on.
             debug: Turn on ``DEBUG`` and debug logging.
+            use_reloader: Serve from a worker process that restarts when a source file
+                changes; on by default with ``debug``. The worker imports the app afresh
+                from its module, so the app must be a module-level name in a file.
             access_log: Log each request to standard output.
+
+        Raises:
+            RuntimeError: ``use_reloader`` for an app that is not a name in a module file.
         """
         if debug:
             self.debug = True
-        serve_forever(self, hypercorn_config(self, host=host, port=port, access_log=access_log))
+        reload = debug if use_reloader is None else use_reloader
+        config = hypercorn_config(self, host=host, port=port, reload=reload, access_log=access_log)
+        if not reload:
+            serve_forever(self, config)
+            return
+        from ._workers import run_workers
+
+        status = run_workers(
+            config, app_path_of(self), workers=1, reload=True, settings={"DEBUG": self.debug}
+        )
+        if status:
+            sys.exit(status)
 
     # Contexts and URLs ----------------------------------------------------------------------
 

@@ -190,6 +190,31 @@ def listen(config: HypercornConfig, sockets: list[socket.socket]) -> list[trio.S
     return listeners
 
 
+def app_path_of(app: Trioframe) -> str:
+    """Where ``app`` can be imported from by another process, as ``load_app`` takes it:
+    ``package.module:name``, or ``path/to/file.py:name`` for a script run as ``__main__``.
+
+    Raises:
+        RuntimeError: the app is not a module-level name of a module with a file.
+    """
+    # Usually the module the app is named after; else whichever module holds it.
+    named = sys.modules.get(app.import_name)
+    for module in (named, *list(sys.modules.values())):
+        file = getattr(module, "__file__", None)
+        if module is None or not file:
+            continue
+        names = [name for name, value in list(vars(module).items()) if value is app]
+        if names:
+            if module.__name__ == "__main__":
+                return f"{file}:{names[0]}"
+            return f"{module.__name__}:{names[0]}"
+    raise RuntimeError(
+        f"Reloading imports the app afresh in a worker process, but no module file holds "
+        f"the app {app.import_name!r}; create the app at the top level of a file "
+        "(app = Trioframe(__name__)), or turn the reloader off"
+    )
+
+
 def load_app(path: str) -> Trioframe:
     """Import the app named by ``module:attribute`` or ``path/to/file.py:attribute``.
 

@@ -107,3 +107,32 @@ async def test_a_dotenv_file_names_the_app_and_the_environment_wins(tmp_path: Pa
     assert status == 500
     assert b"(debug)" in body  # TRIOFRAME_DEBUG from .env
     assert '"GET /fail' not in server.output  # no access log, from .trioframeenv
+
+
+@pytest.mark.parametrize(
+    ("command", "reloading"),
+    [
+        (("-c", "from tests.support.failing_app import app; app.run(port=0, debug=True)"), True),
+        (("tests/support/failing_app.py",), True),
+        (
+            (
+                "-c",
+                "from tests.support.failing_app import app; "
+                "app.run(port=0, debug=True, use_reloader=False)",
+            ),
+            False,
+        ),
+    ],
+    ids=["app.run-debug", "script", "no-reloader"],
+)
+async def test_app_run_with_debug_reloads_as_quart_does(
+    command: tuple[str, ...], reloading: bool
+) -> None:
+    async with running_server(*command) as server:
+        port = await server.wait_for_port()
+        status, body = await http_get("127.0.0.1", port, "/fail")
+        command_pid = server.process.pid
+        assert await server.interrupt_and_wait() == 0, server.output
+    assert (serving_pid(server.output) != command_pid) is reloading
+    assert status == 500
+    assert b"(debug)" in body

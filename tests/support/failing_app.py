@@ -11,3 +11,8 @@ app = Trioframe(__name__)
 @app.get("/fail")
 async def fail() -> str:
     raise RuntimeError("the view failed on purpose")
+
+
+if __name__ == "__main__":
+    # Run as a script, the app is __main__'s: the reloader's worker imports this file.
+    app.run(port=0, debug=True)

@@ -129,15 +129,25 @@ class RedisBackend:
             stream_timeout=None,
             retry_policy=coredis.retry.NoRetryPolicy(),
         )
-        async with client, trio.open_nursery() as nursery:
-            self._client = client
-            try:
-                nursery.start_soon(self._release_channels)
-                task_status.started()
-                await self._read_forever()
-            finally:
-                self._client = None
-                self._link = None
+        try:
+            async with client, trio.open_nursery() as nursery:
+                self._client = client
+                try:
+                    nursery.start_soon(self._release_channels)
+                    task_status.started()
+                    await self._read_forever()
+                finally:
+                    self._client = None
+                    self._link = None
+        except BaseException as error:
+            # This ends only when the app shuts down and cancels it. coredis then closes
+            # the connection, and its pub/sub task may still try to unsubscribe on it and
+            # fail: an error of a connection being abandoned on purpose, which must not
+            # stand in for the Cancelled (nor fail the shutdown). Being cancelled, the
+            # checkpoint raises that Cancelled instead; otherwise the error goes on.
+            if not isinstance(error, trio.Cancelled) and not _holds(error, KeyboardInterrupt):
+                await trio.lowlevel.checkpoint_if_cancelled()
+            raise
 
     async def _read_forever(self) -> None:
         number = 0
@@ -313,6 +323,13 @@ class RedisBackend:
                 # A lost connection unsubscribes everything by itself.
                 with contextlib.suppress(*LINK_ERRORS):
                     await link.pubsub.unsubscribe(*idle)
+
+
+def _holds(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``error`` is, or is a group holding, an exception of ``kind``."""
+    if isinstance(error, BaseExceptionGroup):
+        return error.subgroup(kind) is not None
+    return isinstance(error, kind)
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+# docs: start test_client
+from .api import app  # your app module
+
+
+async def test_search_reads_the_query() -> None:
+    client = app.test_client()
+    response = await client.get("/search", query_string={"q": "trio", "page": "2"})
+    assert response.status_code == 200
+    assert await response.get_json() == {"q": "trio", "page": 2}
+
+
+# docs: end test_client
+
+
 from typing import TYPE_CHECKING
 
 import pytest
 import trio
 
 from trioframe import WebsocketDisconnect
-
-from .api import app
 
 if TYPE_CHECKING:
     import trio.testing
@@ -20,17 +32,6 @@ async def test_route_serves_both_methods() -> None:
     assert await (await client.get("/items/3")).get_json() == {"id": 3}
     saved = await client.put("/items/3", json={"name": "kettle"})
     assert await saved.get_json() == {"id": 3, "saved": {"name": "kettle"}}
-
-
-# docs: start test_client
-async def test_search_reads_the_query() -> None:
-    client = app.test_client()
-    response = await client.get("/search", query_string={"q": "trio", "page": "2"})
-    assert response.status_code == 200
-    assert await response.get_json() == {"q": "trio", "page": 2}
-
-
-# docs: end test_client
 
 
 async def test_request_reads_headers_and_json() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .commands import app, users
-
-
 # docs: start test
+from .commands import app, users  # your app module
+
+
 def test_create_user() -> None:  # plain def: the command starts its own Trio run
     result = app.test_cli_runner().invoke(args=["create-user", "ada"])
     assert result.output == "Created ada\n"

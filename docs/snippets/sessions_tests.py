@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from .sessions import app
+# docs: start transaction
+from .sessions import app  # your app module
+
+
+async def test_logged_in_page() -> None:
+    client = app.test_client()
+    async with client.session_transaction() as session:
+        session["user_id"] = "grace"
+    response = await client.get("/account")
+    assert await response.get_data(as_text=True) == "Hello, grace"
+
+
+# docs: end transaction
 
 
 async def test_login_and_logout() -> None:
@@ -15,18 +27,6 @@ async def test_login_and_logout() -> None:
     assert await page.get_data(as_text=True) == "Hello, ada"
     out = await client.post("/logout", follow_redirects=True)
     assert await out.get_data(as_text=True) == "Please log in"
-
-
-# docs: start transaction
-async def test_logged_in_page() -> None:
-    client = app.test_client()
-    async with client.session_transaction() as session:
-        session["user_id"] = "grace"
-    response = await client.get("/account")
-    assert await response.get_data(as_text=True) == "Hello, grace"
-
-
-# docs: end transaction
 
 
 async def test_flashed_messages_show_once() -> None:

@@ -1,27 +1,21 @@
-"""The testing guide: both harnesses, the mock clock, the lifespan, fixtures."""
+"""The testing guide: both harnesses, the mock clock, the lifespan, fixtures.
+
+Each test the guide shows carries its own imports, so it runs as copied.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+# docs: start fixtures
+from collections.abc import AsyncIterator
 
 import pytest
-import trio
-import trio.testing
-import trio_websocket
 
-from examples.ticker import app as ticker_app
-from trioframe import Trioframe, request, websocket
-from trioframe.testing import WireServer
+from trioframe import Trioframe
+from trioframe.testing import TestClient
 
-from .quickstart import app
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
-    from trioframe.testing import TestClient
+from .quickstart import app  # your app module
 
 
-# docs: start fixtures
 @pytest.fixture
 def client() -> TestClient:
     return app.test_client()
@@ -38,6 +32,9 @@ async def serving() -> AsyncIterator[Trioframe]:
 
 
 # docs: start http
+from trioframe.testing import TestClient
+
+
 async def test_orders(client: TestClient) -> None:
     response = await client.post("/orders", json={"item": "tea"})
     assert response.status_code == 201
@@ -49,6 +46,11 @@ async def test_orders(client: TestClient) -> None:
 
 
 # docs: start preserve
+from trioframe import request
+
+from .quickstart import app  # your app module
+
+
 async def test_the_order_request_as_the_view_left_it() -> None:
     async with app.test_client() as client:
         await client.post("/orders", json={"item": "scones"})
@@ -60,6 +62,13 @@ async def test_the_order_request_as_the_view_left_it() -> None:
 
 
 # docs: start clock
+import pytest
+import trio
+import trio.testing
+
+from examples.ticker import app as ticker_app
+
+
 async def test_the_ticker_ticks_every_second(autojump_clock: trio.testing.MockClock) -> None:
     async with ticker_app.test_client().websocket("/ticker") as ws:
         assert await ws.receive_json() == {"tick": 0}
@@ -71,6 +80,9 @@ async def test_the_ticker_ticks_every_second(autojump_clock: trio.testing.MockCl
 
 
 # docs: start lifespan
+from trioframe import Trioframe
+
+
 async def test_with_the_lifespan(serving: Trioframe) -> None:
     response = await serving.test_client().get("/hello/Trio")
     assert response.status_code == 200
@@ -79,6 +91,10 @@ async def test_with_the_lifespan(serving: Trioframe) -> None:
 
 # docs: end lifespan
 
+
+# docs: start wire
+from trioframe import Trioframe, websocket
+from trioframe.testing import WireServer
 
 wire_app = Trioframe(__name__)
 
@@ -89,7 +105,6 @@ async def echo() -> None:
         await websocket.send(await websocket.receive())
 
 
-# docs: start wire
 async def test_echo_over_the_wire() -> None:
     async with WireServer(wire_app) as server:
         async with server.websocket("/echo") as ws:  # a trio-websocket client
@@ -100,6 +115,9 @@ async def test_echo_over_the_wire() -> None:
 
 
 # docs: end wire
+
+
+import trio_websocket
 
 
 async def test_a_close_code_seen_by_a_real_client() -> None:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+# docs: start tests
 import pytest
-import trio
-import trio.testing
 
 from examples.echo import app as echo_app
 from examples.private import app as private_app
-from trioframe import WebsocketDisconnect
 from trioframe.testing import WebsocketResponse
 
-from .websockets import app, events
 
-
-# docs: start tests
 async def test_echo() -> None:
     async with echo_app.test_client().websocket("/ws") as ws:
         await ws.send("hello")
@@ -29,6 +24,14 @@ async def test_private_needs_a_password() -> None:
 
 
 # docs: end tests
+
+
+import trio
+import trio.testing
+
+from trioframe import WebsocketDisconnect
+
+from .websockets import app, events
 
 
 async def test_accept_with_a_subprotocol() -> None:

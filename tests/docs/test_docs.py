@@ -242,3 +242,44 @@ def test_shell_commands_in_the_docs_are_valid(page: str, command: str) -> None:
         bench_arguments("attacks/attack.py").parse_args(words[2:])
     else:
         pytest.fail(f"{page}: the docs show '{command}', which no test checks")
+
+
+def rendered_test_snippets() -> list[tuple[str, str, str]]:
+    """Each region of a ``*_tests.py`` file a page shows: (page, file, marker)."""
+    found = []
+    for page in PAGES:
+        text = page.read_text()
+        pattern = r"^\s*\.\. literalinclude:: (\S+_tests\.py)\n\s+:start-after: (.+)\n"
+        for target, marker in re.findall(pattern, text, re.M):
+            found.append((page.name, target, marker.strip()))
+    return found
+
+
+@pytest.mark.parametrize(("page", "target", "marker"), rendered_test_snippets())
+def test_a_rendered_test_carries_its_imports(page: str, target: str, marker: str) -> None:
+    """A test the docs show runs when copied: every name it uses is imported or defined
+    in what is shown (pytest fixtures are its parameters)."""
+    source = (DOCS / target).read_text()
+    start = source.index(marker) + len(marker)
+    end = source.index(marker.replace("start", "end"), start)
+    shown = "from __future__ import annotations\n" + source[start:end]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--isolated",
+            "--select",
+            "F821",
+            "--stdin-filename",
+            "shown.py",
+            "-",
+        ],
+        input=shown,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"{page} shows {target} ({marker}) without:\n{result.stdout}"

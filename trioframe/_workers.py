@@ -120,7 +120,17 @@ def run_workers(
             ]
             patience = config.graceful_timeout + SHUTDOWN_MARGIN_S
             status, changed = _supervise(running, signals, watched, patience)
-            if not changed:
+            if reload and status != 0 and signals.received == 0:
+                # A mistake in the app (the worker printed its traceback): keep the command
+                # and its sockets, and try again once the source changes.
+                print(
+                    f"The app failed (exit status {status}); fix it and save, and the "
+                    "workers restart",
+                    flush=True,
+                )
+                if not _wait_for_a_change(watched, signals):
+                    return 0  # stopped while waiting
+            elif not changed:
                 return status
             print("Source files changed; restarting the workers", flush=True)
             watched = files_to_watch()
@@ -150,6 +160,20 @@ def _start_worker(
     process.start()
     listening.close()  # the worker has its own copy
     return _Worker(process, commands)
+
+
+def _wait_for_a_change(watched: dict[Any, float], signals: _Signals) -> bool:
+    """Wait until a watched file changes (``True``) or a signal asks to stop (``False``)."""
+    while True:
+        wait([signals.waker], timeout=RELOAD_POLL_S)
+        with contextlib.suppress(BlockingIOError):
+            while signals.waker.recv(4096):
+                pass
+        if signals.handled < signals.received:
+            signals.handled = signals.received
+            return False
+        if check_for_updates(watched):
+            return True
 
 
 def _supervise(

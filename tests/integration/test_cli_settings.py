@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -136,3 +137,44 @@ async def test_app_run_with_debug_reloads_as_quart_does(
     assert (serving_pid(server.output) != command_pid) is reloading
     assert status == 500
     assert b"(debug)" in body
+
+
+def write_app(path: Path, source: str, stamp: float) -> None:
+    """Write the app's file with a modification time of ``stamp``, later than any before,
+    so the reloader sees a change whatever the file system's time resolution."""
+    path.write_text(source)
+    os.utime(path, (stamp, stamp))
+
+
+async def test_reload_survives_a_mistake_and_serves_the_fix(tmp_path: Path) -> None:
+    app_file = tmp_path / "reloaded_app.py"
+    good = "from trioframe import Trioframe\napp = Trioframe(__name__)\n"
+    now = time.time()
+    write_app(app_file, good + "@app.get('/')\nasync def index() -> str:\n    return 'v1'\n", now)
+    command = ("-m", "trioframe", "run", f"{app_file}:app", "--reload", "--port", "0")
+    async with running_server(*command) as server:
+        port = await server.wait_for_port()
+        assert await http_get("127.0.0.1", port, "/") == (200, b"v1")
+
+        write_app(app_file, good + "app.route('/'\n", now + 2)  # a syntax error
+        await server.wait_for(r"SyntaxError[\s\S]*The app failed \(exit status 1\)")
+
+        write_app(
+            app_file, good + "@app.get('/')\nasync def index() -> str:\n    return 'v2'\n", now + 4
+        )
+        await server.wait_for(r"The app failed[\s\S]*Running on")
+        assert await http_get("127.0.0.1", port, "/") == (200, b"v2")
+        assert await server.interrupt_and_wait() == 0, server.output
+
+
+async def test_ctrl_c_while_waiting_for_a_fix_stops_cleanly(tmp_path: Path) -> None:
+    app_file = tmp_path / "reloaded_app.py"
+    now = time.time()
+    write_app(app_file, "from trioframe import Trioframe\napp = Trioframe(__name__)\n", now)
+    command = ("-m", "trioframe", "run", f"{app_file}:app", "--reload", "--port", "0")
+    async with running_server(*command) as server:
+        await server.wait_for_port()
+        write_app(app_file, "raise ImportError('a mistake')\n", now + 2)
+        await server.wait_for("The app failed")
+        assert await server.interrupt_and_wait() == 0, server.output
+    assert "ImportError: a mistake" in server.output

@@ -15,7 +15,7 @@ from hypercorn.utils import LifespanFailureError
 from . import __version__
 from ._commands import ScriptInfo
 from ._serving import hypercorn_config, load_app, serve_forever
-from ._workers import run_workers
+from ._workers import load_app_until_it_loads, run_workers
 
 if TYPE_CHECKING:
     from ._app import Trioframe
@@ -202,10 +202,18 @@ def run(
         raise click.UsageError(
             f"Name the app to serve: 'trioframe run module:app', or set {APP_ENVVAR}"
         )
-    app = load_app_or_exit(app_path)
+    reload = bool(debug) if reload is None else reload
+    if reload:
+        try:
+            app = load_app_until_it_loads(app_path)  # a mistake waits for its fix
+        except LookupError as error:
+            raise click.BadParameter(str(error), param_hint="APP") from None
+        except KeyboardInterrupt:  # stopped while waiting for a fix
+            sys.exit(0)
+    else:
+        app = load_app_or_exit(app_path)
     settings = {} if debug is None else {"DEBUG": debug}
     app.config.update(settings)
-    reload = bool(debug) if reload is None else reload
     config = hypercorn_config(
         app,
         host=host,

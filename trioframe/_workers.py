@@ -18,13 +18,16 @@ worker that exits with an error stops the others, and the command exits with its
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import multiprocessing
 import signal
 import socket
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import wait
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -160,6 +163,43 @@ def _start_worker(
     process.start()
     listening.close()  # the worker has its own copy
     return _Worker(process, commands)
+
+
+def load_app_until_it_loads(app_path: str) -> Trioframe:
+    """Import the app for ``--reload``: a mistake in it prints its traceback, and the import
+    is tried again once a source file changes. Ctrl-C while waiting raises
+    ``KeyboardInterrupt``.
+
+    Raises:
+        LookupError: the app cannot be found (a typo in the path is not fixed by waiting).
+    """
+    while True:
+        try:
+            return load_app(app_path)
+        except LookupError:
+            raise
+        except Exception:
+            traceback.print_exc()
+            watched = files_to_watch()
+            source = _source_of(app_path)
+            if source is not None:
+                with contextlib.suppress(OSError):
+                    watched[source] = source.stat().st_mtime
+            print("The app failed to load; fix it and save, and it loads again", flush=True)
+            while not check_for_updates(watched):
+                time.sleep(RELOAD_POLL_S)
+
+
+def _source_of(app_path: str) -> Path | None:
+    """The file of the app's module (which failed to import, so is not in sys.modules)."""
+    module_name = app_path.partition(":")[0]
+    if module_name.endswith(".py"):
+        return Path(module_name).resolve()
+    with contextlib.suppress(ImportError, ValueError):
+        spec = importlib.util.find_spec(module_name)
+        if spec is not None and spec.origin:
+            return Path(spec.origin)
+    return None
 
 
 def _wait_for_a_change(watched: dict[Any, float], signals: _Signals) -> bool:

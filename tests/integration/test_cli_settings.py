@@ -178,3 +178,38 @@ async def test_ctrl_c_while_waiting_for_a_fix_stops_cleanly(tmp_path: Path) -> N
         await server.wait_for("The app failed")
         assert await server.interrupt_and_wait() == 0, server.output
     assert "ImportError: a mistake" in server.output
+
+
+async def test_reload_waits_for_a_fix_when_the_first_load_fails(tmp_path: Path) -> None:
+    app_file = tmp_path / "reloaded_app.py"
+    now = time.time()
+    write_app(app_file, "from trioframe import Trioframe\napp = Trioframe(__name__\n", now)
+    command = ("-m", "trioframe", "run", f"{app_file}:app", "--reload", "--port", "0")
+    async with running_server(*command) as server:
+        await server.wait_for(r"SyntaxError[\s\S]*The app failed to load")
+        fixed = "from trioframe import Trioframe\napp = Trioframe(__name__)\n"
+        fixed += "@app.get('/')\nasync def index() -> str:\n    return 'fixed'\n"
+        write_app(app_file, fixed, now + 2)
+        port = await server.wait_for_port()
+        assert await http_get("127.0.0.1", port, "/") == (200, b"fixed")
+        assert await server.interrupt_and_wait() == 0, server.output
+
+
+async def test_reload_still_refuses_an_app_it_cannot_find(tmp_path: Path) -> None:
+    app_file = tmp_path / "reloaded_app.py"
+    write_app(app_file, "value = 1\n", time.time())
+    command = ("-m", "trioframe", "run", f"{app_file}:app", "--reload", "--port", "0")
+    async with running_server(*command) as server:
+        assert await server.wait_for_exit() == 2
+    assert "has no attribute 'app'" in server.output
+
+
+async def test_ctrl_c_while_the_first_load_waits_for_a_fix_stops_cleanly(
+    tmp_path: Path,
+) -> None:
+    app_file = tmp_path / "reloaded_app.py"
+    write_app(app_file, "raise ImportError('not yet')\n", time.time())
+    command = ("-m", "trioframe", "run", f"{app_file}:app", "--reload", "--port", "0")
+    async with running_server(*command) as server:
+        await server.wait_for("The app failed to load")
+        assert await server.interrupt_and_wait() == 0, server.output

@@ -217,6 +217,8 @@ async def test_a_failing_app_exits_non_zero(tmp_path: Path, failure: str, worker
     async with running_server(*command) as server:
         assert await server.wait_for_exit() == 1
     assert message in server.output
+    if failure == "startup":  # it never served, so it never said it did
+        assert "Running on" not in server.output
 
 
 async def test_a_port_in_use_is_a_clear_error() -> None:

@@ -268,6 +268,10 @@ def _supervise(
             escalate(announce=False)
         elif next_step_at is not None and time.monotonic() >= next_step_at:
             escalate(announce=False)  # they are taking too long: the next step
+    # Workers that failed before the loop first looked (a mistake at import fails fast).
+    for worker in running:
+        if worker.process.exitcode not in (None, 0) and status == 0:
+            status = worker.process.exitcode
     return status, changed and status == 0
 
 

@@ -126,6 +126,9 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
 @click.option(
     "--app",
     metavar="APP",
+    # TRIOFRAME_APP is read when a command needs the app (_given_app, run), not eagerly
+    # here: 'run --reload' must be able to wait for a fix to an app that does not load.
+    allow_from_autoenv=False,
     is_eager=True,  # before --help, which then lists the app's commands too
     expose_value=False,
     callback=_load_app_option,
@@ -195,9 +198,8 @@ def run(
     timeout, closes open websockets with 1001, runs the shutdown hooks and exits. If the
     app fails to start or the address cannot be bound, the command exits with status 1.
     """
-    if app_path is None:
-        _given_app(ctx)  # --app, or else TRIOFRAME_APP
-        app_path = ctx.ensure_object(ScriptInfo).app_path
+    if app_path is None:  # --app, or else TRIOFRAME_APP; loaded below, once
+        app_path = ctx.ensure_object(ScriptInfo).app_path or os.environ.get(APP_ENVVAR)
     if not app_path:
         raise click.UsageError(
             f"Name the app to serve: 'trioframe run module:app', or set {APP_ENVVAR}"

@@ -139,6 +139,19 @@ async def test_app_run_with_debug_reloads_as_quart_does(
     assert b"(debug)" in body
 
 
+#: The start of every app the reload tests write.
+APP_HEAD = "from trioframe import Trioframe\napp = Trioframe(__name__)\n"
+
+
+def answering(text: str) -> str:
+    """An app whose ``/`` answers ``text``."""
+    return APP_HEAD + f"@app.get('/')\nasync def index() -> str:\n    return {text!r}\n"
+
+
+def run_reloading(app_file: Path) -> tuple[str, ...]:
+    return ("-m", "trioframe", "run", f"{app_file}:app", "--reload", "--port", "0")
+
+
 def write_app(path: Path, source: str, stamp: float) -> None:
     """Write the app's file with a modification time of ``stamp``, later than any before,
     so the reloader sees a change whatever the file system's time resolution."""
@@ -148,20 +161,16 @@ def write_app(path: Path, source: str, stamp: float) -> None:
 
 async def test_reload_survives_a_mistake_and_serves_the_fix(tmp_path: Path) -> None:
     app_file = tmp_path / "reloaded_app.py"
-    good = "from trioframe import Trioframe\napp = Trioframe(__name__)\n"
     now = time.time()
-    write_app(app_file, good + "@app.get('/')\nasync def index() -> str:\n    return 'v1'\n", now)
-    command = ("-m", "trioframe", "run", f"{app_file}:app", "--reload", "--port", "0")
-    async with running_server(*command) as server:
+    write_app(app_file, answering("v1"), now)
+    async with running_server(*run_reloading(app_file)) as server:
         port = await server.wait_for_port()
         assert await http_get("127.0.0.1", port, "/") == (200, b"v1")
 
-        write_app(app_file, good + "app.route('/'\n", now + 2)  # a syntax error
+        write_app(app_file, APP_HEAD + "app.route('/'\n", now + 2)  # a syntax error
         await server.wait_for(r"SyntaxError[\s\S]*The app failed \(exit status 1\)")
 
-        write_app(
-            app_file, good + "@app.get('/')\nasync def index() -> str:\n    return 'v2'\n", now + 4
-        )
+        write_app(app_file, answering("v2"), now + 4)
         await server.wait_for(r"The app failed[\s\S]*Running on")
         assert await http_get("127.0.0.1", port, "/") == (200, b"v2")
         assert await server.interrupt_and_wait() == 0, server.output
@@ -170,9 +179,8 @@ async def test_reload_survives_a_mistake_and_serves_the_fix(tmp_path: Path) -> N
 async def test_ctrl_c_while_waiting_for_a_fix_stops_cleanly(tmp_path: Path) -> None:
     app_file = tmp_path / "reloaded_app.py"
     now = time.time()
-    write_app(app_file, "from trioframe import Trioframe\napp = Trioframe(__name__)\n", now)
-    command = ("-m", "trioframe", "run", f"{app_file}:app", "--reload", "--port", "0")
-    async with running_server(*command) as server:
+    write_app(app_file, APP_HEAD, now)
+    async with running_server(*run_reloading(app_file)) as server:
         await server.wait_for_port()
         write_app(app_file, "raise ImportError('a mistake')\n", now + 2)
         await server.wait_for("The app failed")
@@ -183,13 +191,10 @@ async def test_ctrl_c_while_waiting_for_a_fix_stops_cleanly(tmp_path: Path) -> N
 async def test_reload_waits_for_a_fix_when_the_first_load_fails(tmp_path: Path) -> None:
     app_file = tmp_path / "reloaded_app.py"
     now = time.time()
-    write_app(app_file, "from trioframe import Trioframe\napp = Trioframe(__name__\n", now)
-    command = ("-m", "trioframe", "run", f"{app_file}:app", "--reload", "--port", "0")
-    async with running_server(*command) as server:
+    write_app(app_file, APP_HEAD.removesuffix(")\n") + "\n", now)  # unclosed: a syntax error
+    async with running_server(*run_reloading(app_file)) as server:
         await server.wait_for(r"SyntaxError[\s\S]*The app failed to load")
-        fixed = "from trioframe import Trioframe\napp = Trioframe(__name__)\n"
-        fixed += "@app.get('/')\nasync def index() -> str:\n    return 'fixed'\n"
-        write_app(app_file, fixed, now + 2)
+        write_app(app_file, answering("fixed"), now + 2)
         port = await server.wait_for_port()
         assert await http_get("127.0.0.1", port, "/") == (200, b"fixed")
         assert await server.interrupt_and_wait() == 0, server.output
@@ -198,8 +203,7 @@ async def test_reload_waits_for_a_fix_when_the_first_load_fails(tmp_path: Path) 
 async def test_reload_still_refuses_an_app_it_cannot_find(tmp_path: Path) -> None:
     app_file = tmp_path / "reloaded_app.py"
     write_app(app_file, "value = 1\n", time.time())
-    command = ("-m", "trioframe", "run", f"{app_file}:app", "--reload", "--port", "0")
-    async with running_server(*command) as server:
+    async with running_server(*run_reloading(app_file)) as server:
         assert await server.wait_for_exit() == 2
     assert "has no attribute 'app'" in server.output
 
@@ -209,7 +213,6 @@ async def test_ctrl_c_while_the_first_load_waits_for_a_fix_stops_cleanly(
 ) -> None:
     app_file = tmp_path / "reloaded_app.py"
     write_app(app_file, "raise ImportError('not yet')\n", time.time())
-    command = ("-m", "trioframe", "run", f"{app_file}:app", "--reload", "--port", "0")
-    async with running_server(*command) as server:
+    async with running_server(*run_reloading(app_file)) as server:
         await server.wait_for("The app failed to load")
         assert await server.interrupt_and_wait() == 0, server.output

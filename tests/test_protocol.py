@@ -1,14 +1,22 @@
-"""The protocol guards' message queue to the app, by direct calls: what the server hands an
-app never waits for ever. (The guards on the wire are in hardening/ and test_server.py.)"""
+"""The protocol guards, by direct calls: what the server hands an app never waits for ever,
+and a request gets one access line. (The guards on the wire are in hardening/ and
+test_server.py.)"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 import trio
 import trio.testing
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.protocol.events import EndBody, Request, StreamClosed
 
-from trioframe._protocol import AppMessages
+from trioframe._protocol import AppMessages, HTTPStreamLoggedOnce
+
+if TYPE_CHECKING:
+    import pytest
+    from hypercorn.protocol.events import Event
 
 
 def message(**fields: object) -> Any:
@@ -46,3 +54,41 @@ async def test_nothing_is_queued_once_the_app_has_finished() -> None:
     with trio.fail_after(1):
         for _ in range(3):  # more than the capacity, and none of them waits
             await messages.put(message(type="http.request", body=b"unread"))
+
+
+class _SpawnNothing:
+    """A task group that runs no app: the test plays the app's part."""
+
+    async def spawn_app(self, *args: object) -> Any:
+        async def put(message: object) -> None:
+            pass
+
+        return put
+
+
+async def test_a_client_closing_as_the_response_ends_gets_one_access_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = HypercornConfig()
+    config.accesslog = logging.getLogger("hypercorn.access")
+    stream: HTTPStreamLoggedOnce
+
+    async def send(event: Event) -> None:
+        if isinstance(event, EndBody):
+            # The client has read the whole body and hangs up while its end is sent.
+            await stream.handle(StreamClosed(stream_id=1))
+
+    unused: Any = None  # the app and the worker context
+    tasks: Any = _SpawnNothing()
+    state: Any = {}
+    stream = HTTPStreamLoggedOnce(unused, config, unused, tasks, False, None, None, send, 1)
+    request = Request(
+        stream_id=1, headers=[], http_version="1.1", method="GET", raw_path=b"/", state=state
+    )
+    await stream.handle(request)
+    await stream.app_send(message(type="http.response.start", status=200, headers=[]))
+    caplog.set_level(logging.INFO, logger="hypercorn.access")
+    await stream.app_send(message(type="http.response.body", body=b"done"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "hypercorn.access"]
+    assert len(lines) == 1
+    assert '"GET / 1.1" 200' in lines[0]

@@ -16,6 +16,8 @@ with these subclasses where hypercorn alone falls short of what trioframe promis
   any limit), ends the connection once a message passes the size limit (hypercorn sends
   1009 and then keeps buffering whatever follows), and sends a close frame with 1002 or
   1007 when a client breaks the protocol (hypercorn hangs up without one).
+- `HTTPStreamLoggedOnce` writes one access line per request (hypercorn writes a second,
+  without a status, for a client that closes as the response ends).
 - `ConnectionTasks` runs the app and closes its message channel when the app ends, so the
   server never waits to hand a message to an app that has finished (hypercorn does, and a
   client that fills the queue and goes quiet then holds its connection for good).
@@ -33,7 +35,7 @@ from hypercorn.events import Closed
 from hypercorn.protocol.events import Request, StreamClosed
 from hypercorn.protocol.events import Response as ResponseEvent
 from hypercorn.protocol.h11 import STREAM_ID, H11Protocol, H11WSConnection
-from hypercorn.protocol.http_stream import HTTPStream
+from hypercorn.protocol.http_stream import ASGIHTTPState, HTTPStream
 from hypercorn.protocol.ws_stream import FrameTooLargeError, WSStream
 from hypercorn.trio.task_group import TaskGroup
 from wsproto.connection import ConnectionState
@@ -161,7 +163,7 @@ class HTTP11Protocol(H11Protocol):
         self._answered = trio.Event()
         self._last_request = not _keeps_alive(request)
         websocket = _is_websocket_upgrade(request)
-        stream_class = GuardedWebsocket if websocket else HTTPStream
+        stream_class = GuardedWebsocket if websocket else HTTPStreamLoggedOnce
         stream = stream_class(
             self.app,
             self.config,
@@ -232,6 +234,24 @@ def _is_websocket_upgrade(request: h11.Request) -> bool:
             connection = value.lower()
     tokens = {token.strip() for token in connection.split(b",")}
     return upgrade == b"websocket" and b"upgrade" in tokens and request.method.upper() == b"GET"
+
+
+class HTTPStreamLoggedOnce(HTTPStream):
+    """hypercorn's HTTP stream, with one access line per request: hypercorn writes a
+    second one, with no status, when the client closes while the end of the response is
+    being sent."""
+
+    _ending = False
+
+    async def _send_closed(self) -> None:
+        self._ending = True
+        await super()._send_closed()
+
+    async def handle(self, event: StreamEvent) -> None:
+        if isinstance(event, StreamClosed) and self._ending:
+            # The response was whole: its line, with its status, is written as it ends.
+            self.state = ASGIHTTPState.CLOSED
+        await super().handle(event)
 
 
 class GuardedWebsocket(WSStream):

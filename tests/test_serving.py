@@ -148,7 +148,7 @@ def test_several_serving_errors_stay_a_group(
 
 @pytest.mark.parametrize("announce", [True, False], ids=["command", "worker"])
 async def test_each_stop_request_goes_one_step_further(
-    app: Trioframe, announce: bool, capsys: pytest.CaptureFixture[str]
+    app: Trioframe, announce: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Over loopback: a request the view never answers, and a shutdown hook that hangs.
     app.config["GRACEFUL_SHUTDOWN_TIMEOUT"] = 3600
@@ -191,7 +191,7 @@ async def test_each_stop_request_goes_one_step_further(
             await client_done.wait()
             assert client_saw == ["connection ended"]
             ask.send_nowait(None)  # 3: cancel everything, the hanging hook included
-    announced = capsys.readouterr().err
+    announced = caplog.text
     for step in ("Shutting down gracefully", "Ending every connection now"):
         assert (step in announced) is announce
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from functools import cached_property, partial
@@ -23,6 +22,7 @@ from ._exceptions import (
     SetupError,
 )
 from ._json import JSONProvider
+from ._logging import app_logger
 from ._matcher import matching_map
 from ._request import Request
 from ._response import Response
@@ -35,6 +35,7 @@ from ._templating import Templating
 from ._urls import URLs
 
 if TYPE_CHECKING:
+    import logging
     from collections.abc import Callable, Iterable, Iterator
 
     from ._background import AppNursery
@@ -158,10 +159,15 @@ class Trioframe(Dispatcher, Templating, URLs):
                 return os.path.splitext(os.path.basename(filename))[0]
         return self.import_name
 
-    @cached_property
+    @property
     def logger(self) -> logging.Logger:
-        """The ``logging`` logger named after the app; errors in views are logged here."""
-        return logging.getLogger(self.name)
+        """The ``logging`` logger named after the app; errors in views are logged here.
+
+        It writes to standard error through `trioframe.logging.default_handler`, which
+        steps aside once logging is configured, and shows DEBUG records when ``debug`` is
+        on, INFO and above when it is off, until its level is set by hand.
+        """
+        return app_logger(self)
 
     @property
     def debug(self) -> bool:

@@ -10,6 +10,7 @@ more than the app accepts) and runs the server until a signal stops it.
 from __future__ import annotations
 
 import importlib
+import logging
 import signal
 import sys
 from functools import partial
@@ -20,6 +21,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 
 from ._concurrency import single_errors_unwrapped
+from ._logging import ACCESS_LOGGER, SERVER_LOGGER, prepare_server_loggers
 from ._server import Server
 
 if TYPE_CHECKING:
@@ -58,8 +60,10 @@ def hypercorn_config(
     config.worker_class = "trio"
     config.workers = workers
     config.use_reloader = reload
-    config.accesslog = "-" if access_log else None
-    config.errorlog = "-"
+    # Loggers, not "-": hypercorn then adds no handler of its own, and the serving
+    # process gives them trioframe's default handlers (see `serve_until_asked`).
+    config.accesslog = logging.getLogger(ACCESS_LOGGER) if access_log else None
+    config.errorlog = logging.getLogger(SERVER_LOGGER)
     config.loglevel = "DEBUG" if app.debug else "INFO"
     config.graceful_timeout = (
         graceful_timeout
@@ -120,6 +124,7 @@ async def serve_until_asked(
     """Serve on ``listeners`` until asked to stop by ``requests``: the first stops
     gracefully, the second ends every connection at once (the shutdown hooks still run),
     a third cancels everything. ``announce`` logs what each one does."""
+    prepare_server_loggers(app, access_log=config.accesslog is not None)
     server = Server(app, config)
     async with trio.open_nursery() as nursery:
 

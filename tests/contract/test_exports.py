@@ -10,6 +10,7 @@ from werkzeug.local import LocalProxy
 
 import trioframe
 import trioframe.broadcast
+import trioframe.logging
 import trioframe.testing
 import trioframe.views
 
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
 
 
 @pytest.mark.parametrize(
-    "module", [trioframe, trioframe.testing, trioframe.views, trioframe.broadcast]
+    "module",
+    [trioframe, trioframe.testing, trioframe.views, trioframe.broadcast, trioframe.logging],
 )
 def test_all_lists_exactly_the_public_names(module: types.ModuleType) -> None:
     public = {
@@ -33,7 +35,8 @@ def test_all_lists_exactly_the_public_names(module: types.ModuleType) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", [trioframe, trioframe.testing, trioframe.views, trioframe.broadcast]
+    "module",
+    [trioframe, trioframe.testing, trioframe.views, trioframe.broadcast, trioframe.logging],
 )
 def test_public_classes_show_the_public_module(module: types.ModuleType) -> None:
     for name in module.__all__:
@@ -43,7 +46,13 @@ def test_public_classes_show_the_public_module(module: types.ModuleType) -> None
 
 
 def test_every_public_name_is_documented() -> None:
-    for module in (trioframe, trioframe.testing, trioframe.views, trioframe.broadcast):
+    for module in (
+        trioframe,
+        trioframe.testing,
+        trioframe.views,
+        trioframe.broadcast,
+        trioframe.logging,
+    ):
         for name in module.__all__:
             value = getattr(module, name)
             # The context globals are proxies; they are documented where they are defined.

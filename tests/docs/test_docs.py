@@ -21,6 +21,7 @@ import pytest
 
 import trioframe
 import trioframe.broadcast
+import trioframe.logging
 import trioframe.testing
 import trioframe.views
 from trioframe._cli import main
@@ -75,7 +76,13 @@ def test_the_docs_build_without_warnings(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     api = (tmp_path / "html" / "api.html").read_text()
-    for module in (trioframe, trioframe.testing, trioframe.views, trioframe.broadcast):
+    for module in (
+        trioframe,
+        trioframe.testing,
+        trioframe.views,
+        trioframe.broadcast,
+        trioframe.logging,
+    ):
         for name in module.__all__:
             assert f'id="{module.__name__}.{name}"' in api, f"{name} is not in docs/api.rst"
     # Inherited members are rendered too: what an app shares with blueprints, and what a

@@ -22,8 +22,8 @@ FAILING_APP = "tests/support/failing_app.py:app"
 
 
 def serving_pid(output: str) -> int:
-    """The process that logged "Running on" (hypercorn's log lines carry the pid)."""
-    found = re.search(r"\[(\d+)\] \[INFO\] Running on", output)
+    """The process that logged "Running on" (the server's log lines carry the pid)."""
+    found = re.search(r"\[(\d+)\] INFO in hypercorn.error: Running on", output)
     assert found is not None, output
     return int(found.group(1))
 

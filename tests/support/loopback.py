@@ -5,6 +5,7 @@ Every wait here is bounded by ``WAIT_S``: far above what the tests need, far bel
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -99,12 +100,16 @@ class ServerProcess:
     def __init__(self, process: trio.Process) -> None:
         self.process = process
         self.output = ""
+        # Standard output and error together, or standard error alone when output goes
+        # to a file of the test's.
+        stream = process.stdout if process.stdout is not None else process.stderr
+        assert stream is not None
+        self._stream = stream
 
     async def wait_for(self, pattern: str) -> re.Match[str]:
-        assert self.process.stdout is not None
         with trio.fail_after(WAIT_S):
             while (found := re.search(pattern, self.output)) is None:
-                chunk = await self.process.stdout.receive_some(65536)
+                chunk = await self._stream.receive_some(65536)
                 if not chunk:
                     raise AssertionError(f"the server exited; it printed:\n{self.output}")
                 self.output += chunk.decode()
@@ -116,9 +121,8 @@ class ServerProcess:
 
     async def wait_for_exit(self) -> int:
         """Wait for the server to exit, reading the rest of its output; return its status."""
-        assert self.process.stdout is not None
         with trio.move_on_after(WAIT_S):
-            while chunk := await self.process.stdout.receive_some(65536):
+            while chunk := await self._stream.receive_some(65536):
                 self.output += chunk.decode()
             return await self.process.wait()
         raise AssertionError(
@@ -134,17 +138,23 @@ class ServerProcess:
 
 @asynccontextmanager
 async def running_server(
-    *command: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+    *command: str,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    stdout: Path | None = None,
 ) -> AsyncIterator[ServerProcess]:
     """Run ``python *command`` in ``cwd`` (the repository root unless given); kill it if the
-    test leaves early."""
-    process = await trio.lowlevel.open_process(
-        [sys.executable, *command],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-    )
+    test leaves early. Its output is read together with its standard error, unless
+    ``stdout`` names a file for it."""
+    with contextlib.ExitStack() as files:
+        output = files.enter_context(stdout.open("wb")) if stdout is not None else None
+        process = await trio.lowlevel.open_process(
+            [sys.executable, *command],
+            cwd=cwd,
+            stdout=output if output is not None else subprocess.PIPE,
+            stderr=subprocess.PIPE if output is not None else subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
     try:
         yield ServerProcess(process)
     finally:

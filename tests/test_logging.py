@@ -119,6 +119,18 @@ def test_a_record_through_two_app_loggers_is_written_once(
     assert lines(capsys.readouterr().err) == [("WARNING", inner.name, "from the inner app")]
 
 
+def test_on_the_root_logger_it_steps_aside_for_the_root_s_other_handlers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # pytest's own handlers are on the root logger during the test.
+    logging.root.addHandler(default_handler)
+    try:
+        logging.warning("taken by pytest's handler")
+    finally:
+        logging.root.removeHandler(default_handler)
+    assert capsys.readouterr().err == ""
+
+
 def test_the_default_handler_follows_a_redirected_stderr(
     alone: Trioframe, monkeypatch: pytest.MonkeyPatch
 ) -> None:

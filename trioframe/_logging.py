@@ -73,9 +73,6 @@ class DefaultHandler(_StreamHandler):
             logger = logger.parent
         return False
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._stream_name} (steps aside for other handlers)>"
-
 
 #: The handler ``app.logger``, trioframe's loggers and the server's error log start with:
 #: standard error, with time, level and logger name. ``app.logger.removeHandler(

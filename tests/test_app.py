@@ -109,6 +109,8 @@ async def test_before_request_can_answer_instead_of_the_view(
 async def test_after_request_must_return_the_response(
     app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
+
     @app.after_request
     async def forgetful(response: Response) -> Response:
         response.headers["X-Seen"] = "1"
@@ -188,6 +190,8 @@ async def test_most_specific_error_handler_wins(app: Trioframe, client: TestClie
 async def test_unhandled_exception_is_a_500_that_leaks_nothing(
     app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
+
     @app.get("/boom")
     async def boom() -> str:
         raise RuntimeError("secret connection string postgres://admin:hunter2@db")
@@ -206,6 +210,8 @@ async def test_unhandled_exception_is_a_500_that_leaks_nothing(
 
 
 async def test_500_handler_gets_the_original_exception(app: Trioframe, client: TestClient) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
+
     @app.errorhandler(500)
     async def server_error(error: InternalServerError) -> Any:
         return {"failed": type(error.original_exception).__name__}, 500
@@ -222,6 +228,8 @@ async def test_500_handler_gets_the_original_exception(app: Trioframe, client: T
 async def test_a_failing_500_handler_falls_back_to_the_plain_page(
     app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
+
     @app.errorhandler(500)
     async def broken_handler(error: InternalServerError) -> Any:
         raise LookupError("handler bug")
@@ -252,6 +260,8 @@ async def test_testing_propagates_exceptions(app: Trioframe, client: TestClient)
 async def test_exception_group_from_a_view_nursery_is_unwrapped(
     app: Trioframe, client: TestClient
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
+
     async def fail(message: str) -> None:
         raise ValueError(message)
 
@@ -296,7 +306,7 @@ async def test_exception_group_from_a_view_nursery_is_unwrapped(
     assert (await client.get("/abort-in-child")).status_code == 403
     assert (await client.get("/two")).status_code == 500  # two failures: no single cause
 
-    app.testing = True
+    app.config["PROPAGATE_EXCEPTIONS"] = None  # the test client's default: raised in the test
     with pytest.raises(KeyError, match="nobody handles this") as raised:
         await client.get("/unhandled")
     assert type(raised.value) is KeyError  # not an ExceptionGroup
@@ -305,6 +315,7 @@ async def test_exception_group_from_a_view_nursery_is_unwrapped(
 async def test_errors_in_teardown_are_logged_and_do_not_stop_others(
     app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
     ran: list[str] = []
 
     @app.teardown_request
@@ -323,7 +334,7 @@ async def test_errors_in_teardown_are_logged_and_do_not_stop_others(
     assert ran == ["last registered runs second"]
     assert "cache unreachable" in caplog.text
 
-    app.testing = True
+    app.config["PROPAGATE_EXCEPTIONS"] = None  # the test client's default: raised in the test
     with pytest.raises(OSError, match="cache unreachable"):
         await client.get("/")
 
@@ -416,6 +427,7 @@ async def test_server_name_is_used_for_urls_instead_of_the_host_header(
 async def test_url_for_for_an_untrusted_host_without_server_name(
     app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
     app.config["TRUSTED_HOSTS"] = ["example.com"]
 
     @app.errorhandler(400)
@@ -431,6 +443,7 @@ async def test_url_for_for_an_untrusted_host_without_server_name(
 async def test_the_traceback_page_shows_only_in_debug(
     app: Trioframe, client: TestClient, debug: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
     app.debug = debug
 
     @app.get("/broken")
@@ -451,6 +464,7 @@ async def test_the_traceback_page_shows_only_in_debug(
 async def test_a_500_handler_wins_over_the_traceback_page(
     app: Trioframe, client: TestClient
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
     app.debug = True
 
     @app.errorhandler(500)

@@ -354,6 +354,7 @@ async def test_a_disconnect_reported_inside_the_last_send_cancels_nothing(
 async def test_teardown_sees_the_unhandled_error(
     app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
     errors: list[BaseException | None] = []
 
     @app.get("/fail")

@@ -140,6 +140,7 @@ async def test_returning_after_accept_closes_with_1000(app: Trioframe, client: T
 async def test_an_error_after_accept_closes_with_1011(
     app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
     seen: list[str] = []
 
     @app.errorhandler(LookupError)
@@ -176,6 +177,8 @@ async def test_an_error_after_accept_closes_with_1011(
 async def test_a_failing_child_task_closes_with_1011(
     app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
+
     @app.websocket("/children")
     async def children() -> None:
         async def crash() -> None:
@@ -198,6 +201,8 @@ async def test_a_failing_child_task_closes_with_1011(
 async def test_an_error_before_accept_is_a_500_refusal(
     app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
+
     @app.websocket("/early")
     async def early() -> None:
         raise ValueError("config missing")
@@ -497,6 +502,7 @@ async def test_hooks(app: Trioframe, client: TestClient) -> None:
 async def test_teardown_runs_on_every_end(
     app: Trioframe, client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
     endings: list[str] = []
 
     @app.teardown_websocket

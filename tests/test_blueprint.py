@@ -181,6 +181,7 @@ async def test_hooks_apply_to_the_blueprint_and_run_in_order(
 
 
 async def test_error_handlers_nearest_first(app: Trioframe, client: TestClient) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
     shop = Blueprint("shop", __name__, url_prefix="/shop")
 
     @shop.errorhandler(404)

@@ -364,6 +364,7 @@ async def test_send_file_objects(app: Trioframe, client: TestClient) -> None:
 async def test_a_file_that_shrinks_while_it_is_sent(
     app: Trioframe, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
     path = tmp_path / "static" / "data.bin"
 
     @app.after_request

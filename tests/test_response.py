@@ -88,10 +88,9 @@ async def test_invalid_return_values_are_type_errors(
     async def view() -> Any:
         return returned
 
-    app.testing = True
     with pytest.raises(TypeError, match=message):
         await client.get("/")
-    app.testing = False
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
     assert (await client.get("/")).status_code == 500
 
 

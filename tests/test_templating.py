@@ -239,7 +239,7 @@ async def test_template_errors(
     client = app.test_client()
     with pytest.raises(jinja2.TemplateNotFound, match=r"missing\.html"):
         await client.get("/missing")
-    app.testing = False
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
     response = await client.get("/broken")
     assert response.status_code == 500
     assert "ZeroDivisionError" not in await response.get_data(as_text=True)

@@ -1,5 +1,5 @@
 """The test client itself, as users drive it: requests, redirects, cookies, errors reaching the
-test."""
+test (against the wire harness, for what is the test client's alone)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from trioframe import (
     session,
     url_for,
 )
-from trioframe.testing import TestClient
+from trioframe.testing import TestClient, WireServer
 
 
 @pytest.fixture
@@ -291,3 +291,30 @@ async def test_trace_and_scope_base(app: Trioframe, client: TestClient) -> None:
         "client": "203.0.113.5",
         "state": {"tenant": "acme"},
     }
+
+
+async def test_a_view_s_exception_reaches_the_test_without_testing(
+    app: Trioframe, client: TestClient
+) -> None:
+    @app.get("/fail")
+    async def fail() -> str:
+        raise LookupError("no such order")
+
+    assert not app.testing
+    with pytest.raises(LookupError, match="no such order") as raised:
+        await client.get("/fail")
+    assert type(raised.value) is LookupError
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert (await client.get("/fail")).status_code == 500
+
+
+async def test_the_test_client_s_propagation_stays_with_its_own_calls(app: Trioframe) -> None:
+    @app.get("/fail")
+    async def fail() -> str:
+        raise LookupError("no such order")
+
+    with pytest.raises(LookupError):
+        await app.test_client().get("/fail")
+    # A call into the app from anywhere else answers as to a client.
+    async with WireServer(app) as server:
+        assert (await server.request("GET", "/fail")).status_code == 500

@@ -265,3 +265,21 @@ async def test_a_base_exception_from_the_app_reaches_the_test() -> None:
         async with Exiting("exiting").test_client().websocket("/") as conn:
             await conn.receive()
     assert raised.value.code == 3
+
+
+async def test_a_handler_s_exception_reaches_the_test_without_testing(
+    app: Trioframe, client: TestClient
+) -> None:
+    @app.websocket("/ws")
+    async def room() -> None:
+        await websocket.send("hello")
+        raise LookupError("no such room")
+
+    async def talk() -> None:
+        async with client.websocket("/ws") as ws:
+            assert await ws.receive() == "hello"
+            await ws.receive()  # the 1011 close; the error itself comes as the block ends
+
+    assert not app.testing
+    with pytest.raises(LookupError, match="no such room"):
+        await talk()

@@ -16,6 +16,7 @@ from ._config import DEFAULT_CONFIG, Config
 from ._context import (
     AppContext,
     RequestContext,
+    called_by_test_client,
 )
 from ._dispatch import Dispatcher
 from ._exceptions import (
@@ -199,9 +200,12 @@ class Trioframe(Dispatcher, Templating, URLs):
 
     @property
     def propagate_exceptions(self) -> bool:
-        """Whether unhandled exceptions propagate out of the app (``TESTING`` by default)."""
+        """Whether unhandled exceptions propagate out of the app: ``PROPAGATE_EXCEPTIONS``
+        when set, else with ``TESTING`` on and for the test client's calls."""
         value = self.config["PROPAGATE_EXCEPTIONS"]
-        return bool(value) if value is not None else self.testing
+        if value is not None:
+            return bool(value)
+        return self.testing or called_by_test_client()
 
     # Ctrl-C while trioframe code runs goes to the server's main task, which shuts down
     # gracefully, instead of tearing through one request (Trio's KI protection).

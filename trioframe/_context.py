@@ -38,6 +38,8 @@ _cv_app: ContextVar[AppContext | None] = ContextVar("trioframe.app_context")
 # ``None`` marks a task that must not see the request or websocket it was started from.
 _cv_request: ContextVar[RequestContext | None] = ContextVar("trioframe.request_context")
 _cv_websocket: ContextVar[WebsocketContext | None] = ContextVar("trioframe.websocket_context")
+#: Whether the app is being called by the test client, which wants exceptions raised.
+_cv_test_call: ContextVar[bool] = ContextVar("trioframe.test_call", default=False)
 
 
 class AppGlobals:
@@ -458,3 +460,19 @@ g: AppGlobals = LocalProxy(_get_g)  # type: ignore[assignment]
 request: Request = LocalProxy(_get_request)  # type: ignore[assignment]
 websocket: Websocket = LocalProxy(_get_websocket)  # type: ignore[assignment]
 session: Session = LocalProxy(_get_session)  # type: ignore[assignment]
+
+
+def called_by_test_client() -> bool:
+    """Whether the current call into the app came from the test client."""
+    return _cv_test_call.get()
+
+
+@contextmanager
+def calls_from_test_client() -> Iterator[None]:
+    """Mark calls into the app made in this block (and tasks it starts) as the test
+    client's."""
+    token = _cv_test_call.set(True)
+    try:
+        yield
+    finally:
+        _cv_test_call.reset(token)

@@ -123,6 +123,7 @@ header_value = st.text(
 
 def headers_app() -> Trioframe:
     app = Trioframe("tests")
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the response a client gets
 
     @app.get("/echo-headers")
     async def echo_headers() -> dict[str, list[str]]:

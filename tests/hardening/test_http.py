@@ -36,6 +36,7 @@ def attack_app() -> Trioframe:
     """The app under attack, with small limits so that attacks stay small."""
     app = Trioframe("tests")
     app.config.update(
+        PROPAGATE_EXCEPTIONS=False,  # every transport gets what a client gets
         MAX_CONTENT_LENGTH=1024,
         MAX_FORM_MEMORY_SIZE=512,
         MAX_FORM_PARTS=3,

@@ -23,7 +23,7 @@ import trio
 from werkzeug.datastructures import Headers
 from werkzeug.http import dump_cookie
 
-from trioframe._context import activated
+from trioframe._context import activated, calls_from_test_client
 from trioframe._types import PRESERVE_CONTEXT_EXTENSION
 
 from ._builder import FileValue, QueryValue, TestRequest, make_test_request
@@ -427,7 +427,8 @@ async def call_app(
             if not message.get("more_body", False):
                 complete.set()
 
-    await app(scope, receive, send)
+    with calls_from_test_client():
+        await app(scope, receive, send)
     if status is None or not complete.is_set():
         raise RuntimeError(
             f"The app returned without completing a response to {scope['method']} {scope['path']}"

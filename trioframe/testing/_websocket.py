@@ -16,6 +16,7 @@ import trio
 from werkzeug.datastructures import Headers
 
 from trioframe._asgi._translate import decode_headers
+from trioframe._context import calls_from_test_client
 from trioframe._exceptions import WebsocketDisconnect
 from trioframe._types import CloseCode
 
@@ -170,7 +171,8 @@ class TestWebsocketConnection:
 
     async def _run_app(self) -> None:
         try:
-            await self._app(self._scope, self._app_inbox.receive, self._app_send)
+            with calls_from_test_client():
+                await self._app(self._scope, self._app_inbox.receive, self._app_send)
         except Exception as error:
             # Kept for the test, not left to cancel it: raised by the next send or receive.
             self._app_error = error

@@ -104,8 +104,8 @@ async def test_no_keep_alive(
 
         return event_stream(stream(), keep_alive_interval=None)
 
-    response = await client.get("/quiet")
-    assert await response.get_data() == b"data: done\n\n"  # a hundred silent seconds
+    response = await client.get("/quiet", timeout=None)  # a hundred silent seconds
+    assert await response.get_data() == b"data: done\n\n"
 
 
 async def test_the_client_leaving_cancels_and_closes_the_stream(

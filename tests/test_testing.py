@@ -3,6 +3,7 @@ test (against the wire harness, for what is the test client's alone)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from typing import Any
 
@@ -187,7 +188,7 @@ async def test_works_under_the_mock_clock(
         return f"timed out: {scope.cancelled_caught}"
 
     start = trio.current_time()
-    response = await client.get("/slow")
+    response = await client.get("/slow", timeout=60)  # longer than the client's 5 s
     assert await response.get_data(as_text=True) == "timed out: True"
     assert trio.current_time() - start == pytest.approx(30)
 
@@ -318,3 +319,55 @@ async def test_the_test_client_s_propagation_stays_with_its_own_calls(app: Triof
     # A call into the app from anywhere else answers as to a client.
     async with WireServer(app) as server:
         assert (await server.request("GET", "/fail")).status_code == 500
+
+
+async def test_a_stuck_view_fails_the_request_at_once_under_the_autojump_clock(
+    app: Trioframe, client: TestClient, autojump_clock: trio.testing.MockClock
+) -> None:
+    @app.get("/stuck")
+    async def stuck() -> str:
+        await trio.Event().wait()  # waits for something no one will send
+        return "never"
+
+    start = trio.current_time()
+    with pytest.raises(trio.TooSlowError, match=r"GET /stuck got no complete response within 5 s"):
+        await client.get("/stuck")
+    assert trio.current_time() - start == pytest.approx(5)
+
+
+async def test_the_client_s_timeout_and_the_call_s(
+    app: Trioframe, autojump_clock: trio.testing.MockClock
+) -> None:
+    @app.get("/slow/<int:seconds>")
+    async def slow(seconds: int) -> str:
+        await trio.sleep(seconds)
+        return "done"
+
+    patient = app.test_client(timeout=60)
+    assert (await patient.get("/slow/30")).status_code == 200
+    with pytest.raises(trio.TooSlowError, match="within 60 s"):
+        await patient.get("/slow/90")
+    assert (await patient.get("/slow/90", timeout=None)).status_code == 200
+    assert app.test_client().timeout == TestClient.default_timeout == 5
+
+
+async def test_worker_threads_do_not_make_the_autojump_clock_fire_the_timeout(
+    app: Trioframe, client: TestClient, autojump_clock: trio.testing.MockClock
+) -> None:
+    # A thread's work takes no time on the mock clock; the clock must not jump meanwhile.
+    @app.get("/digest")
+    def digest() -> str:
+        return hashlib.sha256(bytes(1_000_000)).hexdigest()[:8]
+
+    statuses: list[int] = []
+
+    async def fetch() -> None:
+        statuses.append((await client.get("/digest")).status_code)
+
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:  # threads at work at once, and one by one
+        for _ in range(10):
+            nursery.start_soon(fetch)
+    await fetch()
+    assert statuses == [200] * 11
+    assert trio.current_time() == start

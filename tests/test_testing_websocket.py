@@ -283,3 +283,54 @@ async def test_a_handler_s_exception_reaches_the_test_without_testing(
     assert not app.testing
     with pytest.raises(LookupError, match="no such room"):
         await talk()
+
+
+async def test_receive_fails_at_once_when_the_app_sends_nothing(
+    app: Trioframe, client: TestClient, autojump_clock: trio.testing.MockClock
+) -> None:
+    @app.websocket("/quiet")
+    async def quiet() -> None:
+        await websocket.accept()
+        await trio.sleep(60)
+        await websocket.send("late")
+
+    async with client.websocket("/quiet") as ws:
+        with pytest.raises(
+            trio.TooSlowError, match="sent nothing on the websocket /quiet within 5 s"
+        ):
+            await ws.receive()
+        assert await ws.receive(timeout=None) == "late"
+
+
+async def test_a_handshake_the_app_never_answers_fails(
+    app: Trioframe, client: TestClient, autojump_clock: trio.testing.MockClock
+) -> None:
+    @app.websocket("/undecided")
+    async def undecided() -> None:
+        await trio.Event().wait()
+
+    async def connect() -> None:
+        async with client.websocket("/undecided", timeout=2):
+            pass
+
+    start = trio.current_time()
+    with pytest.raises(trio.TooSlowError, match="neither accepted nor refused the websocket"):
+        await connect()
+    assert trio.current_time() - start == pytest.approx(2)
+
+
+async def test_send_fails_when_the_app_stops_reading(
+    app: Trioframe, client: TestClient, autojump_clock: trio.testing.MockClock
+) -> None:
+    @app.websocket("/deaf")
+    async def deaf() -> None:
+        await websocket.accept()
+        await trio.Event().wait()
+
+    async def flood() -> None:
+        async with client.websocket("/deaf") as ws:
+            while True:
+                await ws.send_json({"n": 1})
+
+    with pytest.raises(trio.TooSlowError, match="took no message on the websocket /deaf"):
+        await flood()

@@ -439,9 +439,10 @@ class Trioframe(Dispatcher, Templating, URLs):
 
         return TestCliRunner(self, **kwargs)
 
-    def test_client(self) -> TestClient:
-        """A client that calls this app in the test's own Trio run; see `TestClient`."""
+    def test_client(self, **kwargs: Any) -> TestClient:
+        """A client that calls this app in the test's own Trio run; see `TestClient`,
+        which takes ``kwargs`` (``use_cookies``, ``timeout``)."""
         from .testing import TestClient
 
         client_class = self.test_client_class or TestClient
-        return client_class(self)
+        return client_class(self, **kwargs)

@@ -22,6 +22,12 @@ Sync or async user code
     `call_maybe_async` awaits a coroutine function and runs anything else in a worker
     thread, so a blocking ``def`` hook or view never stalls the event loop.
 
+Worker threads under a test's autojump clock
+    Trio's autojump clock takes a task that waits for a worker thread for an idle one and
+    jumps to the next deadline, so a test client's timeout would fire while a template
+    loads or a file is read. `in_thread` and `autojump_held` hold such a clock still
+    while trioframe's own threads work; threads take no time on a mock clock anyway.
+
 Starting work only when needed
     `calling_before_first_wait` drives a coroutine by hand in the calling task and says
     just before it first yields to the scheduler. The HTTP handler uses it to start a
@@ -41,12 +47,15 @@ Races and checkpoints
 from __future__ import annotations
 
 import inspect
+import math
 import types
+import weakref
 from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, Self, TypeVar, cast, overload
 
 import trio
+import trio.testing
 
 if TYPE_CHECKING:
     import logging
@@ -204,7 +213,42 @@ async def call_maybe_async(func: Callable[..., Any], *args: Any, **kwargs: Any) 
     if inspect.isasyncgenfunction(func):
         await trio.lowlevel.checkpoint()
         return func(*args, **kwargs)
-    return await trio.to_thread.run_sync(partial(func, *args, **kwargs))
+    return await in_thread(partial(func, *args, **kwargs))
+
+
+async def in_thread(func: Callable[[], T], *, abandon_on_cancel: bool = False) -> T:
+    """``trio.to_thread.run_sync(func)``, with a test's autojump clock held meanwhile."""
+    with autojump_held():
+        return await trio.to_thread.run_sync(func, abandon_on_cancel=abandon_on_cancel)
+
+
+# Each autojump clock held by some thread: how many hold it, and its own threshold.
+_held_clocks: weakref.WeakKeyDictionary[trio.testing.MockClock, tuple[int, float]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@contextmanager
+def autojump_held() -> Iterator[None]:
+    """Keep an autojump clock, if the run has one, from jumping while the block waits
+    for a worker thread (one of ``trio.to_thread``, ``trio.Path``, async files)."""
+    clock = trio.lowlevel.current_clock()
+    if not isinstance(clock, trio.testing.MockClock) or (
+        clock not in _held_clocks and clock.autojump_threshold == math.inf
+    ):
+        yield
+        return
+    holders, threshold = _held_clocks.get(clock, (0, clock.autojump_threshold))
+    _held_clocks[clock] = (holders + 1, threshold)
+    clock.autojump_threshold = math.inf
+    try:
+        yield
+    finally:
+        holders, threshold = _held_clocks.pop(clock)
+        if holders > 1:
+            _held_clocks[clock] = (holders - 1, threshold)
+        else:
+            clock.autojump_threshold = threshold
 
 
 @types.coroutine

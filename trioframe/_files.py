@@ -17,7 +17,7 @@ import stat
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, TYPE_CHECKING, Protocol, cast
 from urllib.parse import quote
 
 import trio
@@ -26,6 +26,7 @@ from werkzeug.http import http_date, quote_etag
 from werkzeug.security import safe_join
 from werkzeug.utils import get_content_type
 
+from ._concurrency import autojump_held
 from ._conditional import ByteRange, evaluate_preconditions, requested_ranges
 from ._context import current_app, has_app_context, has_request_context, request
 from ._exceptions import NotFound, PreconditionFailed, RangeNotSatisfiable
@@ -113,7 +114,8 @@ async def send_file(
         path = os.fspath(path_or_file)
         if has_app_context() and not PurePath(path).is_absolute():
             path = str(PurePath(current_app.root_path, path))  # relative to the app, as Flask
-        info = await trio.Path(path).stat()
+        with autojump_held():
+            info = await trio.Path(path).stat()
         size = info.st_size
         if last_modified is None:
             last_modified = info.st_mtime
@@ -215,10 +217,12 @@ async def send_from_directory(
         raise NotFound()
     try:
         # The names are checked above; where they lead is checked here, links resolved.
-        real_path = await trio.Path(full_path).resolve(strict=True)
-        if not real_path.is_relative_to(await trio.Path(directory).resolve(strict=True)):
+        with autojump_held():
+            real_path = await trio.Path(full_path).resolve(strict=True)
+            root = await trio.Path(directory).resolve(strict=True)
+            info = await real_path.stat()
+        if not real_path.is_relative_to(root):
             raise NotFound()
-        info = await real_path.stat()
     except (OSError, RuntimeError, ValueError):  # RuntimeError: a loop of links
         raise NotFound() from None
     if not stat.S_ISREG(info.st_mode):
@@ -271,24 +275,26 @@ class _FileSource:
         """The bytes: all of them, one range, or several ranges each after its head."""
         if self._path is None:
             assert self._fileobj is not None  # one of the two is given
-        file = (
-            await trio.open_file(self._path, "rb")
-            if self._path is not None
-            # Typed as a BufferedReader, the shape trio's wrapper expects of a binary file.
-            else trio.wrap_file(cast("io.BufferedReader", self._fileobj))
-        )
+        with autojump_held():
+            file = (
+                await trio.open_file(self._path, "rb")
+                if self._path is not None
+                # Typed as a BufferedReader, the shape trio's wrapper expects of a binary file.
+                else trio.wrap_file(cast("io.BufferedReader", self._fileobj))
+            )
         try:
             if not parts:
-                while chunk := await file.read(FILE_CHUNK_BYTES):
+                while chunk := await _read(file, FILE_CHUNK_BYTES):
                     yield chunk
                 return
             for part in parts:
                 head, byte_range = part if isinstance(part, tuple) else (b"", part)
                 yield head
-                await file.seek(self._offset + byte_range.start)
+                with autojump_held():
+                    await file.seek(self._offset + byte_range.start)
                 remaining = byte_range.stop - byte_range.start
                 while remaining > 0:
-                    chunk = await file.read(min(FILE_CHUNK_BYTES, remaining))
+                    chunk = await _read(file, min(FILE_CHUNK_BYTES, remaining))
                     if not chunk:
                         raise OSError(f"The file ended {remaining} bytes before the range did")
                     remaining -= len(chunk)
@@ -297,8 +303,14 @@ class _FileSource:
                     yield b"\r\n"
             yield ending
         finally:
-            with trio.CancelScope(shield=True):
+            with trio.CancelScope(shield=True), autojump_held():
                 await file.aclose()
+
+
+class _AsyncBinaryFile(Protocol):
+    """What reading needs of trio's async file wrapper."""
+
+    async def read(self, size: int = -1, /) -> bytes: ...
 
 
 async def _position_and_size(fileobj: IO[bytes]) -> tuple[int, int | None]:
@@ -312,14 +324,21 @@ async def _position_and_size(fileobj: IO[bytes]) -> tuple[int, int | None]:
         await trio.lowlevel.checkpoint()
         return 0, None
     wrapped = trio.wrap_file(fileobj)
-    position = await wrapped.tell()
-    end = await wrapped.seek(0, os.SEEK_END)
-    await wrapped.seek(position)
+    with autojump_held():
+        position = await wrapped.tell()
+        end = await wrapped.seek(0, os.SEEK_END)
+        await wrapped.seek(position)
     return position, end - position
+
+
+async def _read(file: _AsyncBinaryFile, size: int) -> bytes:
+    with autojump_held():
+        return await file.read(size)
 
 
 async def _close(fileobj: IO[bytes] | None) -> None:
     if fileobj is not None:
-        await trio.wrap_file(fileobj).aclose()
+        with autojump_held():
+            await trio.wrap_file(fileobj).aclose()
     else:
         await trio.lowlevel.checkpoint()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from functools import partial
 from typing import IO, TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -19,6 +20,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
+from ._concurrency import in_thread
 from ._exceptions import BadRequest, RequestEntityTooLarge
 
 if TYPE_CHECKING:
@@ -52,7 +54,7 @@ class FileStorage(_WerkzeugFileStorage):
             buffer_size: Bytes copied at a time.
         """
         save = super().save
-        await trio.to_thread.run_sync(save, dst, buffer_size)
+        await in_thread(partial(save, dst, buffer_size))
 
 
 class _SpooledPart:
@@ -68,10 +70,10 @@ class _SpooledPart:
             if self._memory.tell() + len(data) <= self._threshold:
                 self._memory.write(data)
                 return
-            self._file = await trio.to_thread.run_sync(_spill, self._memory)
+            self._file = await in_thread(partial(_spill, self._memory))
             self._memory = None
         assert self._file is not None  # exactly one of the two is set
-        await trio.to_thread.run_sync(self._file.write, data)
+        await in_thread(partial(self._file.write, data))
 
     def stream(self) -> IO[bytes]:
         stream = self._memory if self._memory is not None else self._file

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import trio
 
-from ._concurrency import single_errors_unwrapped
+from ._concurrency import in_thread, single_errors_unwrapped
 
 BodySource = AsyncIterable[bytes | str] | Iterable[bytes | str]
 
@@ -92,7 +93,7 @@ class BodyIterator:
                 await trio.lowlevel.checkpoint()
                 next_chunk = next(self._sync, _END)
             else:
-                next_chunk = await trio.to_thread.run_sync(next, self._sync, _END)
+                next_chunk = await in_thread(partial(next, self._sync, _END))
             if next_chunk is _END:
                 raise StopAsyncIteration
             chunk = next_chunk
@@ -107,4 +108,4 @@ class BodyIterator:
         if close is not None:
             # A generator's finally blocks may block too; a bounded cleanup around this
             # may give up on the thread rather than wait for it.
-            await trio.to_thread.run_sync(close, abandon_on_cancel=True)
+            await in_thread(close, abandon_on_cancel=True)

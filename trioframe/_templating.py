@@ -17,9 +17,8 @@ from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, cast
 
 import jinja2
-import trio
 
-from ._concurrency import call_maybe_async
+from ._concurrency import call_maybe_async, in_thread
 from ._context import (
     current_app_context,
     current_request_context,
@@ -195,7 +194,7 @@ async def _get_template(
     app: Trioframe, name: str | jinja2.Template | list[str | jinja2.Template]
 ) -> jinja2.Template:
     # The first load reads the file; a worker thread keeps that off the event loop.
-    return await trio.to_thread.run_sync(partial(app.jinja_env.get_or_select_template, name))
+    return await in_thread(partial(app.jinja_env.get_or_select_template, name))
 
 
 async def render_template(

@@ -79,6 +79,25 @@ async def test_the_ticker_ticks_every_second(autojump_clock: trio.testing.MockCl
 # docs: end clock
 
 
+# docs: start timeout
+import pytest
+import trio
+import trio.testing
+
+from examples.ticker import app as ticker_app
+
+
+async def test_a_silent_ticker_fails_at_once(autojump_clock: trio.testing.MockClock) -> None:
+    async with ticker_app.test_client().websocket("/ticker") as ws:
+        await ws.receive_json()  # tick 0
+        with pytest.raises(trio.TooSlowError, match="sent nothing"):
+            await ws.receive_json(timeout=0.5)  # the next tick is a second away
+        assert await ws.receive_json(timeout=None) == {"tick": 1}  # wait as long as it takes
+
+
+# docs: end timeout
+
+
 # docs: start lifespan
 from trioframe import Trioframe
 

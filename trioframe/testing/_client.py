@@ -12,7 +12,6 @@ import email.message
 import http.client
 import http.cookiejar
 import urllib.request
-from collections import deque
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from functools import partial
@@ -23,11 +22,13 @@ import trio
 from werkzeug.datastructures import Headers
 from werkzeug.http import dump_cookie
 
-from trioframe._context import activated, calls_from_test_client
+from trioframe._context import activated
 from trioframe._types import PRESERVE_CONTEXT_EXTENSION
 
 from ._builder import FileValue, QueryValue, TestRequest, make_test_request
+from ._call import call_app
 from ._response import TestResponse
+from ._timeouts import DEFAULT, Timeout, waiting_for
 from ._websocket import TestWebsocketConnection
 
 if TYPE_CHECKING:
@@ -39,14 +40,12 @@ if TYPE_CHECKING:
     from trioframe._app import Trioframe
     from trioframe._context import RequestContext
     from trioframe._sessions import Session
-    from trioframe._types import HeadersValue, HTTPScope
+    from trioframe._types import HeadersValue
 
 #: Redirect statuses ``follow_redirects`` follows.
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 #: The most redirects followed for one request before giving up.
 MAX_REDIRECTS = 30
-#: Request bodies reach the app in chunks of this size, as from a server.
-BODY_CHUNK_BYTES = 64 * 1024
 
 
 class RequestOptions(TypedDict, total=False):
@@ -82,15 +81,31 @@ class TestClient:
     can look at ``request``, ``session`` and ``g`` as the view left them (Quart's
     ``preserve_context``); its teardown functions have run already.
 
+    A request, a websocket handshake and each websocket ``receive`` fail with
+    `trio.TooSlowError`, naming what they waited for, if the app takes longer than
+    ``timeout`` seconds, so a test never hangs; under the ``autojump_clock`` a stuck test
+    fails at once. A test that waits longer on purpose passes a longer ``timeout`` (to
+    the client, to ``websocket()``, or to the call), or ``None`` for no limit.
+
     Args:
         app: The application under test.
         use_cookies: Keep and send cookies.
+        timeout: Seconds to wait for the app, on Trio's clock; by default
+            `TestClient.default_timeout`.
     """
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, app: Trioframe, *, use_cookies: bool = True) -> None:
+    #: The ``timeout`` of clients created without one: 5 seconds. The pytest plugin's
+    #: ``trioframe_timeout`` marker and ini option change it for a test or a suite.
+    default_timeout: float | None = 5.0
+
+    def __init__(
+        self, app: Trioframe, *, use_cookies: bool = True, timeout: Timeout = DEFAULT
+    ) -> None:
         self.app = app
+        #: Seconds to wait for the app (``None``: no limit); see the class docs.
+        self.timeout = self.default_timeout if timeout is DEFAULT else timeout
         #: The cookies kept between requests (a standard library ``CookieJar``).
         self.cookie_jar = http.cookiejar.CookieJar() if use_cookies else None
         self._preserving = False
@@ -127,17 +142,23 @@ class TestClient:
         *,
         method: str = "GET",
         follow_redirects: bool = False,
+        timeout: Timeout = DEFAULT,
         **options: Unpack[RequestOptions],
     ) -> TestResponse:
-        """Send a request with any method and return the response.
+        """Send a request with any method and return the whole response.
+
+        ``timeout`` is the seconds the app has to complete each response (``None``: no
+        limit); by default the client's.
 
         Raises:
-            Exception: whatever the app raised and did not handle, when it propagates
-                exceptions (``TESTING``).
+            Exception: whatever the app raised and did not handle (see
+                ``PROPAGATE_EXCEPTIONS``).
+            trio.TooSlowError: the app did not complete a response within ``timeout``.
             RuntimeError: redirects went on for more than ``MAX_REDIRECTS`` hops.
         """
+        limit = self.timeout if timeout is DEFAULT else timeout
         request = make_test_request(self.app, path, method=method, **options)
-        response = await self._send(request)
+        response = await self._send_within(limit, request)
         history: list[TestResponse] = []
         while (
             follow_redirects
@@ -151,7 +172,7 @@ class TestClient:
                 )
             history.append(response)
             request = _redirected(request, response)
-            response = await self._send(request)
+            response = await self._send_within(limit, request)
         response.history = tuple(history)
         return response
 
@@ -160,80 +181,104 @@ class TestClient:
         path: str = "/",
         *,
         follow_redirects: bool = False,
+        timeout: Timeout = DEFAULT,
         **options: Unpack[RequestOptions],
     ) -> TestResponse:
         """Send a ``GET`` request; see `open`."""
-        return await self.open(path, method="GET", follow_redirects=follow_redirects, **options)
+        return await self.open(
+            path, method="GET", follow_redirects=follow_redirects, timeout=timeout, **options
+        )
 
     async def post(
         self,
         path: str = "/",
         *,
         follow_redirects: bool = False,
+        timeout: Timeout = DEFAULT,
         **options: Unpack[RequestOptions],
     ) -> TestResponse:
         """Send a ``POST`` request; see `open`."""
-        return await self.open(path, method="POST", follow_redirects=follow_redirects, **options)
+        return await self.open(
+            path, method="POST", follow_redirects=follow_redirects, timeout=timeout, **options
+        )
 
     async def put(
         self,
         path: str = "/",
         *,
         follow_redirects: bool = False,
+        timeout: Timeout = DEFAULT,
         **options: Unpack[RequestOptions],
     ) -> TestResponse:
         """Send a ``PUT`` request; see `open`."""
-        return await self.open(path, method="PUT", follow_redirects=follow_redirects, **options)
+        return await self.open(
+            path, method="PUT", follow_redirects=follow_redirects, timeout=timeout, **options
+        )
 
     async def patch(
         self,
         path: str = "/",
         *,
         follow_redirects: bool = False,
+        timeout: Timeout = DEFAULT,
         **options: Unpack[RequestOptions],
     ) -> TestResponse:
         """Send a ``PATCH`` request; see `open`."""
-        return await self.open(path, method="PATCH", follow_redirects=follow_redirects, **options)
+        return await self.open(
+            path, method="PATCH", follow_redirects=follow_redirects, timeout=timeout, **options
+        )
 
     async def delete(
         self,
         path: str = "/",
         *,
         follow_redirects: bool = False,
+        timeout: Timeout = DEFAULT,
         **options: Unpack[RequestOptions],
     ) -> TestResponse:
         """Send a ``DELETE`` request; see `open`."""
-        return await self.open(path, method="DELETE", follow_redirects=follow_redirects, **options)
+        return await self.open(
+            path, method="DELETE", follow_redirects=follow_redirects, timeout=timeout, **options
+        )
 
     async def head(
         self,
         path: str = "/",
         *,
         follow_redirects: bool = False,
+        timeout: Timeout = DEFAULT,
         **options: Unpack[RequestOptions],
     ) -> TestResponse:
         """Send a ``HEAD`` request; see `open`."""
-        return await self.open(path, method="HEAD", follow_redirects=follow_redirects, **options)
+        return await self.open(
+            path, method="HEAD", follow_redirects=follow_redirects, timeout=timeout, **options
+        )
 
     async def trace(
         self,
         path: str = "/",
         *,
         follow_redirects: bool = False,
+        timeout: Timeout = DEFAULT,
         **options: Unpack[RequestOptions],
     ) -> TestResponse:
         """Send a ``TRACE`` request; see `open`."""
-        return await self.open(path, method="TRACE", follow_redirects=follow_redirects, **options)
+        return await self.open(
+            path, method="TRACE", follow_redirects=follow_redirects, timeout=timeout, **options
+        )
 
     async def options(
         self,
         path: str = "/",
         *,
         follow_redirects: bool = False,
+        timeout: Timeout = DEFAULT,
         **options: Unpack[RequestOptions],
     ) -> TestResponse:
         """Send an ``OPTIONS`` request; see `open`."""
-        return await self.open(path, method="OPTIONS", follow_redirects=follow_redirects, **options)
+        return await self.open(
+            path, method="OPTIONS", follow_redirects=follow_redirects, timeout=timeout, **options
+        )
 
     def websocket(
         self,
@@ -245,6 +290,7 @@ class TestClient:
         auth: tuple[str, str] | None = None,
         root_path: str = "",
         subdomain: str | None = None,
+        timeout: Timeout = DEFAULT,
     ) -> TestWebsocketConnection:
         """Open a websocket to the app: ``async with client.websocket("/ws") as ws:``.
 
@@ -260,6 +306,8 @@ class TestClient:
             auth: ``(user, password)`` for Basic authentication.
             root_path: The path the app is mounted at.
             subdomain: The subdomain of ``SERVER_NAME`` to connect to.
+            timeout: Seconds to wait for the app in the handshake, ``send`` and
+                ``receive`` (``None``: no limit); by default the client's.
         """
         offered = list(subprotocols or [])
         handshake = Headers(headers) if headers is not None else Headers()
@@ -284,6 +332,7 @@ class TestClient:
             self.app,
             request.websocket_scope(offered),
             on_handshake=partial(self._store_cookies, request),
+            timeout=self.timeout if timeout is DEFAULT else timeout,
         )
 
     @asynccontextmanager
@@ -359,6 +408,11 @@ class TestClient:
                 headers["Cookie"] = cookie_header
         return headers
 
+    async def _send_within(self, limit: float | None, request: TestRequest) -> TestResponse:
+        what = f"{request.method} {request.path} got no complete response"
+        with waiting_for(what, limit):
+            return await self._send(request)
+
     async def _send(self, request: TestRequest) -> TestResponse:
         sent = replace(request, headers=self._with_cookies(request))
         if self._preserving:
@@ -383,57 +437,6 @@ class TestClient:
                 _set_cookies(headers.getlist("Set-Cookie")),
                 urllib.request.Request(request.http_url),
             )
-
-
-async def call_app(
-    app: Trioframe, scope: HTTPScope, body: bytes
-) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """Run one ASGI request in the calling task and collect the response.
-
-    ``receive`` hands out the body in chunks, then waits until the response is complete and
-    reports the disconnect, as a server does once a response has been sent.
-
-    Raises:
-        RuntimeError: the app returned without sending a complete response.
-    """
-    messages = deque(
-        {
-            "type": "http.request",
-            "body": body[start : start + BODY_CHUNK_BYTES],
-            "more_body": start + BODY_CHUNK_BYTES < len(body),
-        }
-        for start in range(0, max(len(body), 1), BODY_CHUNK_BYTES)
-    )
-    complete = trio.Event()
-    status: int | None = None
-    headers: list[tuple[bytes, bytes]] = []
-    chunks: list[bytes] = []
-
-    async def receive() -> dict[str, Any]:
-        if messages:
-            await trio.lowlevel.checkpoint()
-            return messages.popleft()
-        await complete.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        await trio.lowlevel.checkpoint()
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            headers.extend(message.get("headers", []))
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                complete.set()
-
-    with calls_from_test_client():
-        await app(scope, receive, send)
-    if status is None or not complete.is_set():
-        raise RuntimeError(
-            f"The app returned without completing a response to {scope['method']} {scope['path']}"
-        )
-    return status, headers, b"".join(chunks)
 
 
 def _redirected(request: TestRequest, response: TestResponse) -> TestRequest:

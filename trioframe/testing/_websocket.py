@@ -22,6 +22,7 @@ from trioframe._types import CloseCode
 
 from ._nursery import HeldNursery
 from ._response import TestResponse
+from ._timeouts import DEFAULT, Timeout, waiting_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -64,9 +65,13 @@ class TestWebsocketConnection:
         scope: WebsocketScope,
         *,
         on_handshake: Callable[[Headers], None],
+        timeout: float | None = None,
     ) -> None:
         self._app = app
+        #: Seconds to wait for the app in the handshake, ``send`` and ``receive``.
+        self.timeout = timeout
         self._scope = scope
+        self._path = scope["path"]
         self._on_handshake = on_handshake
         #: The subprotocol the app accepted, if any.
         self.subprotocol: str | None = None
@@ -90,8 +95,10 @@ class TestWebsocketConnection:
         nursery = await self._held.open()
         try:
             nursery.start_soon(self._run_app)
-            await self._to_app.send({"type": "websocket.connect"})
-            await self._handshake()
+            what = f"The app neither accepted nor refused the websocket {self._path}"
+            with waiting_for(what, self.timeout):
+                await self._to_app.send({"type": "websocket.connect"})
+                await self._handshake()
         except BaseException as error:
             await self._leave(type(error), error, error.__traceback__)
             raise
@@ -112,14 +119,16 @@ class TestWebsocketConnection:
         if exc is None:
             self._raise_unsurfaced()
 
-    async def send(self, data: str | bytes) -> None:
+    async def send(self, data: str | bytes, *, timeout: Timeout = DEFAULT) -> None:
         """Send a text (``str``) or binary (``bytes``) message to the app.
 
-        Waits while the app's queue is full (backpressure).
+        Waits while the app's queue is full (backpressure), for up to ``timeout`` seconds
+        (by default the connection's; ``None``: no limit).
 
         Raises:
             WebsocketResponse: the app refused the connection.
             WebsocketDisconnect: the connection is closed.
+            trio.TooSlowError: the app took no message for ``timeout`` seconds.
         """
         self._check_open()
         message = (
@@ -127,21 +136,29 @@ class TestWebsocketConnection:
             if isinstance(data, str)
             else {"type": "websocket.receive", "text": None, "bytes": bytes(data)}
         )
+        what = f"The app took no message on the websocket {self._path}"
         try:
-            await self._to_app.send(message)
+            with waiting_for(what, self.timeout if timeout is DEFAULT else timeout):
+                await self._to_app.send(message)
         except trio.BrokenResourceError:
             self._raise_app_gone()
 
-    async def receive(self) -> str | bytes:
+    async def receive(self, *, timeout: Timeout = DEFAULT) -> str | bytes:
         """Wait for the app's next message: ``str`` for text, ``bytes`` for binary.
+
+        Waits for up to ``timeout`` seconds (by default the connection's, 5 s unless the
+        client says otherwise; ``None``: no limit). Safe to cancel: no message is lost.
 
         Raises:
             WebsocketResponse: the app refused the connection.
             WebsocketDisconnect: the connection is closed; ``code`` is the app's close code.
+            trio.TooSlowError: the app sent nothing for ``timeout`` seconds.
         """
         self._check_open()
+        what = f"The app sent nothing on the websocket {self._path}"
         try:
-            message = await self._from_app.receive()
+            with waiting_for(what, self.timeout if timeout is DEFAULT else timeout):
+                message = await self._from_app.receive()
         except trio.EndOfChannel:
             self._raise_app_gone()
         if message["type"] == "websocket.send":
@@ -153,13 +170,13 @@ class TestWebsocketConnection:
             raise WebsocketDisconnect(self.close_code, self._close_reason)
         raise RuntimeError(f"The app sent {message['type']!r} on an open websocket")
 
-    async def send_json(self, value: Any) -> None:
-        """Send ``value`` as a JSON text message."""
-        await self.send(self._app.json.dumps(value))
+    async def send_json(self, value: Any, *, timeout: Timeout = DEFAULT) -> None:
+        """Send ``value`` as a JSON text message; ``timeout`` as in `send`."""
+        await self.send(self._app.json.dumps(value), timeout=timeout)
 
-    async def receive_json(self) -> Any:
-        """Receive a message and parse it as JSON."""
-        return self._app.json.loads(await self.receive())
+    async def receive_json(self, *, timeout: Timeout = DEFAULT) -> Any:
+        """Receive a message and parse it as JSON; ``timeout`` as in `receive`."""
+        return self._app.json.loads(await self.receive(timeout=timeout))
 
     async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         """Close the connection from the client side; the app sees this ``code``."""

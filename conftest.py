@@ -15,6 +15,9 @@ from trioframe import Trioframe
 if TYPE_CHECKING:
     from trioframe.testing import TestClient
 
+# Runs pytest on small projects of a user's, to test the pytest plugin as users meet it.
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def app() -> Trioframe:

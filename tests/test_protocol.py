@@ -7,15 +7,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import trio
 import trio.testing
 from hypercorn.config import Config as HypercornConfig
-from hypercorn.protocol.events import EndBody, Request, StreamClosed
+from hypercorn.protocol.events import Body, EndBody, Request, StreamClosed
 
 from trioframe._protocol import AppMessages, HTTPStreamLoggedOnce
 
 if TYPE_CHECKING:
-    import pytest
     from hypercorn.protocol.events import Event
 
 
@@ -66,16 +66,17 @@ class _SpawnNothing:
         return put
 
 
+@pytest.mark.parametrize("closed_during", [Body, EndBody])
 async def test_a_client_closing_as_the_response_ends_gets_one_access_line(
-    caplog: pytest.LogCaptureFixture,
+    closed_during: type[Event], caplog: pytest.LogCaptureFixture
 ) -> None:
     config = HypercornConfig()
     config.accesslog = logging.getLogger("hypercorn.access")
     stream: HTTPStreamLoggedOnce
 
     async def send(event: Event) -> None:
-        if isinstance(event, EndBody):
-            # The client has read the whole body and hangs up while its end is sent.
+        if isinstance(event, closed_during):
+            # The client has read the whole body and hangs up while the last of it is sent.
             await stream.handle(StreamClosed(stream_id=1))
 
     unused: Any = None  # the app and the worker context

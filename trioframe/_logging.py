@@ -40,9 +40,9 @@ class DefaultHandler(_StreamHandler):
     redirected later, as pytest's capture does, is followed), and only records that no
     other handler will write.
 
-    It steps aside for a record when another handler, on the record's logger or an ancestor
-    it propagates to, accepts the record's level; a record reaching it from several loggers
-    is written once.
+    It steps aside for a record when a handler that is not a default one, on the record's
+    logger or an ancestor it propagates to, accepts the record's level; a record reaching
+    it from several loggers is written once.
     """
 
     def __init__(self, stream: Literal["stderr", "stdout"], format: str) -> None:
@@ -66,7 +66,9 @@ class DefaultHandler(_StreamHandler):
             logger = logging.root
         while isinstance(logger, logging.Logger):
             for handler in logger.handlers:
-                if handler is not self and record.levelno >= handler.level:
+                # Default handlers never count: two stepping aside for each other
+                # would lose the line.
+                if not isinstance(handler, DefaultHandler) and record.levelno >= handler.level:
                     return True
             if not logger.propagate:
                 return False

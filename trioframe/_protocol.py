@@ -238,14 +238,20 @@ def _is_websocket_upgrade(request: h11.Request) -> bool:
 
 class HTTPStreamLoggedOnce(HTTPStream):
     """hypercorn's HTTP stream, with one access line per request: hypercorn writes a
-    second one, with no status, when the client closes while the end of the response is
-    being sent."""
+    second one, with no status, when the client closes while the last part of the
+    response is being sent."""
 
     _ending = False
 
-    async def _send_closed(self) -> None:
-        self._ending = True
-        await super()._send_closed()
+    async def app_send(self, message: ASGISendEvent | None) -> None:
+        if (
+            message is not None
+            and message["type"] == "http.response.body"
+            and not message.get("more_body", False)
+        ):
+            # The client may read this last part and hang up before it is fully sent.
+            self._ending = True
+        await super().app_send(message)
 
     async def handle(self, event: StreamEvent) -> None:
         if isinstance(event, StreamClosed) and self._ending:

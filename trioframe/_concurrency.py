@@ -25,8 +25,9 @@ Sync or async user code
 Worker threads under a test's autojump clock
     Trio's autojump clock takes a task that waits for a worker thread for an idle one and
     jumps to the next deadline, so a test client's timeout would fire while a template
-    loads or a file is read. `in_thread` and `autojump_held` hold such a clock still
-    while trioframe's own threads work; threads take no time on a mock clock anyway.
+    loads or a file is read. Every thread trioframe starts goes through `in_thread`, which
+    holds such a clock still while the thread works; threads take no time on a mock clock
+    anyway.
 
 Starting work only when needed
     `calling_before_first_wait` drives a coroutine by hand in the calling task and says
@@ -218,7 +219,7 @@ async def call_maybe_async(func: Callable[..., Any], *args: Any, **kwargs: Any) 
 
 async def in_thread(func: Callable[[], T], *, abandon_on_cancel: bool = False) -> T:
     """``trio.to_thread.run_sync(func)``, with a test's autojump clock held meanwhile."""
-    with autojump_held():
+    with _autojump_held():
         return await trio.to_thread.run_sync(func, abandon_on_cancel=abandon_on_cancel)
 
 
@@ -229,9 +230,9 @@ _held_clocks: weakref.WeakKeyDictionary[trio.testing.MockClock, tuple[int, float
 
 
 @contextmanager
-def autojump_held() -> Iterator[None]:
+def _autojump_held() -> Iterator[None]:
     """Keep an autojump clock, if the run has one, from jumping while the block waits
-    for a worker thread (one of ``trio.to_thread``, ``trio.Path``, async files)."""
+    for a worker thread."""
     clock = trio.lowlevel.current_clock()
     if not isinstance(clock, trio.testing.MockClock) or (
         clock not in _held_clocks and clock.autojump_threshold == math.inf

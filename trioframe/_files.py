@@ -16,8 +16,9 @@ import secrets
 import stat
 import zlib
 from datetime import UTC, datetime, timedelta
-from pathlib import PurePath
-from typing import IO, TYPE_CHECKING, Protocol, cast
+from functools import partial
+from pathlib import Path, PurePath
+from typing import IO, TYPE_CHECKING
 from urllib.parse import quote
 
 import trio
@@ -26,14 +27,13 @@ from werkzeug.http import http_date, quote_etag
 from werkzeug.security import safe_join
 from werkzeug.utils import get_content_type
 
-from ._concurrency import autojump_held
+from ._concurrency import in_thread
 from ._conditional import ByteRange, evaluate_preconditions, requested_ranges
 from ._context import current_app, has_app_context, has_request_context, request
 from ._exceptions import NotFound, PreconditionFailed, RangeNotSatisfiable
 from ._response import Response
 
 if TYPE_CHECKING:
-    import io
     from collections.abc import AsyncIterator, Callable
 
 
@@ -114,8 +114,7 @@ async def send_file(
         path = os.fspath(path_or_file)
         if has_app_context() and not PurePath(path).is_absolute():
             path = str(PurePath(current_app.root_path, path))  # relative to the app, as Flask
-        with autojump_held():
-            info = await trio.Path(path).stat()
+        info = await in_thread(partial(os.stat, path))
         size = info.st_size
         if last_modified is None:
             last_modified = info.st_mtime
@@ -217,10 +216,7 @@ async def send_from_directory(
         raise NotFound()
     try:
         # The names are checked above; where they lead is checked here, links resolved.
-        with autojump_held():
-            real_path = await trio.Path(full_path).resolve(strict=True)
-            root = await trio.Path(directory).resolve(strict=True)
-            info = await real_path.stat()
+        real_path, root, info = await in_thread(partial(_resolved, full_path, directory))
         if not real_path.is_relative_to(root):
             raise NotFound()
     except (OSError, RuntimeError, ValueError):  # RuntimeError: a loop of links
@@ -273,28 +269,26 @@ class _FileSource:
         self, parts: list[ByteRange] | list[tuple[bytes, ByteRange]], ending: bytes
     ) -> AsyncIterator[bytes]:
         """The bytes: all of them, one range, or several ranges each after its head."""
-        if self._path is None:
+        file: IO[bytes]
+        if self._path is not None:
+            path = self._path
+            # Opened here, closed in the finally below: the body outlives any with block.
+            file = await in_thread(lambda: open(path, "rb"))  # noqa: SIM115
+        else:
             assert self._fileobj is not None  # one of the two is given
-        with autojump_held():
-            file = (
-                await trio.open_file(self._path, "rb")
-                if self._path is not None
-                # Typed as a BufferedReader, the shape trio's wrapper expects of a binary file.
-                else trio.wrap_file(cast("io.BufferedReader", self._fileobj))
-            )
+            file = self._fileobj
         try:
             if not parts:
-                while chunk := await _read(file, FILE_CHUNK_BYTES):
+                while chunk := await in_thread(partial(file.read, FILE_CHUNK_BYTES)):
                     yield chunk
                 return
             for part in parts:
                 head, byte_range = part if isinstance(part, tuple) else (b"", part)
                 yield head
-                with autojump_held():
-                    await file.seek(self._offset + byte_range.start)
+                await in_thread(partial(file.seek, self._offset + byte_range.start))
                 remaining = byte_range.stop - byte_range.start
                 while remaining > 0:
-                    chunk = await _read(file, min(FILE_CHUNK_BYTES, remaining))
+                    chunk = await in_thread(partial(file.read, min(FILE_CHUNK_BYTES, remaining)))
                     if not chunk:
                         raise OSError(f"The file ended {remaining} bytes before the range did")
                     remaining -= len(chunk)
@@ -303,14 +297,8 @@ class _FileSource:
                     yield b"\r\n"
             yield ending
         finally:
-            with trio.CancelScope(shield=True), autojump_held():
-                await file.aclose()
-
-
-class _AsyncBinaryFile(Protocol):
-    """What reading needs of trio's async file wrapper."""
-
-    async def read(self, size: int = -1, /) -> bytes: ...
+            with trio.CancelScope(shield=True):
+                await in_thread(file.close)
 
 
 async def _position_and_size(fileobj: IO[bytes]) -> tuple[int, int | None]:
@@ -323,22 +311,26 @@ async def _position_and_size(fileobj: IO[bytes]) -> tuple[int, int | None]:
     if not seekable:
         await trio.lowlevel.checkpoint()
         return 0, None
-    wrapped = trio.wrap_file(fileobj)
-    with autojump_held():
-        position = await wrapped.tell()
-        end = await wrapped.seek(0, os.SEEK_END)
-        await wrapped.seek(position)
+    return await in_thread(partial(_measured, fileobj))
+
+
+def _measured(fileobj: IO[bytes]) -> tuple[int, int]:
+    position = fileobj.tell()
+    end = fileobj.seek(0, os.SEEK_END)
+    fileobj.seek(position)
     return position, end - position
 
 
-async def _read(file: _AsyncBinaryFile, size: int) -> bytes:
-    with autojump_held():
-        return await file.read(size)
+def _resolved(
+    full_path: str, directory: str | os.PathLike[str]
+) -> tuple[Path, Path, os.stat_result]:
+    """Where ``full_path`` and ``directory`` lead, links resolved, and the file's status."""
+    real_path = Path(full_path).resolve(strict=True)
+    return real_path, Path(directory).resolve(strict=True), real_path.stat()
 
 
 async def _close(fileobj: IO[bytes] | None) -> None:
     if fileobj is not None:
-        with autojump_held():
-            await trio.wrap_file(fileobj).aclose()
+        await in_thread(fileobj.close)
     else:
         await trio.lowlevel.checkpoint()

@@ -8,20 +8,13 @@ from typing import TYPE_CHECKING
 import pytest
 from werkzeug.local import LocalProxy
 
-import trioframe
-import trioframe.broadcast
-import trioframe.logging
-import trioframe.testing
-import trioframe.views
+from tests.support.public_api import PUBLIC_MODULES
 
 if TYPE_CHECKING:
     import types
 
 
-@pytest.mark.parametrize(
-    "module",
-    [trioframe, trioframe.testing, trioframe.views, trioframe.broadcast, trioframe.logging],
-)
+@pytest.mark.parametrize("module", PUBLIC_MODULES)
 def test_all_lists_exactly_the_public_names(module: types.ModuleType) -> None:
     public = {
         name
@@ -34,10 +27,7 @@ def test_all_lists_exactly_the_public_names(module: types.ModuleType) -> None:
     assert module.__all__ == sorted(module.__all__)
 
 
-@pytest.mark.parametrize(
-    "module",
-    [trioframe, trioframe.testing, trioframe.views, trioframe.broadcast, trioframe.logging],
-)
+@pytest.mark.parametrize("module", PUBLIC_MODULES)
 def test_public_classes_show_the_public_module(module: types.ModuleType) -> None:
     for name in module.__all__:
         value = getattr(module, name)
@@ -46,13 +36,7 @@ def test_public_classes_show_the_public_module(module: types.ModuleType) -> None
 
 
 def test_every_public_name_is_documented() -> None:
-    for module in (
-        trioframe,
-        trioframe.testing,
-        trioframe.views,
-        trioframe.broadcast,
-        trioframe.logging,
-    ):
+    for module in PUBLIC_MODULES:
         for name in module.__all__:
             value = getattr(module, name)
             # The context globals are proxies; they are documented where they are defined.

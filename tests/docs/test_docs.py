@@ -20,10 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import trioframe
-import trioframe.broadcast
-import trioframe.logging
-import trioframe.testing
-import trioframe.views
+from tests.support.public_api import PUBLIC_MODULES
 from trioframe._cli import main
 from trioframe._config import _SETTING_RULES, checked_setting
 
@@ -76,13 +73,7 @@ def test_the_docs_build_without_warnings(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     api = (tmp_path / "html" / "api.html").read_text()
-    for module in (
-        trioframe,
-        trioframe.testing,
-        trioframe.views,
-        trioframe.broadcast,
-        trioframe.logging,
-    ):
+    for module in PUBLIC_MODULES:
         for name in module.__all__:
             assert f'id="{module.__name__}.{name}"' in api, f"{name} is not in docs/api.rst"
     # Inherited members are rendered too: what an app shares with blueprints, and what a

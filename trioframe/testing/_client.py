@@ -28,7 +28,7 @@ from trioframe._types import PRESERVE_CONTEXT_EXTENSION
 from ._builder import FileValue, QueryValue, TestRequest, make_test_request
 from ._call import call_app
 from ._response import TestResponse
-from ._timeouts import DEFAULT, Timeout, waiting_for
+from ._timeouts import DEFAULT, Timeout, given_or, waiting_for
 from ._websocket import TestWebsocketConnection
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class TestClient:
     can look at ``request``, ``session`` and ``g`` as the view left them (Quart's
     ``preserve_context``); its teardown functions have run already.
 
-    A request, a websocket handshake and each websocket ``receive`` fail with
+    A request, a websocket handshake, and each websocket ``send`` and ``receive`` fail with
     `trio.TooSlowError`, naming what they waited for, if the app takes longer than
     ``timeout`` seconds, so a test never hangs; under the ``autojump_clock`` a stuck test
     fails at once. A test that waits longer on purpose passes a longer ``timeout`` (to
@@ -105,7 +105,7 @@ class TestClient:
     ) -> None:
         self.app = app
         #: Seconds to wait for the app (``None``: no limit); see the class docs.
-        self.timeout = self.default_timeout if timeout is DEFAULT else timeout
+        self.timeout = given_or(timeout, self.default_timeout)
         #: The cookies kept between requests (a standard library ``CookieJar``).
         self.cookie_jar = http.cookiejar.CookieJar() if use_cookies else None
         self._preserving = False
@@ -156,7 +156,7 @@ class TestClient:
             trio.TooSlowError: the app did not complete a response within ``timeout``.
             RuntimeError: redirects went on for more than ``MAX_REDIRECTS`` hops.
         """
-        limit = self.timeout if timeout is DEFAULT else timeout
+        limit = given_or(timeout, self.timeout)
         request = make_test_request(self.app, path, method=method, **options)
         response = await self._send_within(limit, request)
         history: list[TestResponse] = []
@@ -332,7 +332,7 @@ class TestClient:
             self.app,
             request.websocket_scope(offered),
             on_handshake=partial(self._store_cookies, request),
-            timeout=self.timeout if timeout is DEFAULT else timeout,
+            timeout=given_or(timeout, self.timeout),
         )
 
     @asynccontextmanager

@@ -26,6 +26,11 @@ DEFAULT: Final = _Default.DEFAULT
 Timeout: TypeAlias = float | Literal[_Default.DEFAULT] | None
 
 
+def given_or(timeout: Timeout, default: float | None) -> float | None:
+    """``timeout``, or ``default`` where it was not given."""
+    return default if timeout is DEFAULT else timeout
+
+
 @contextmanager
 def waiting_for(what: str, timeout: float | None) -> Iterator[None]:
     """Cancel the block after ``timeout`` seconds and raise `trio.TooSlowError` naming

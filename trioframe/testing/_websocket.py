@@ -22,7 +22,7 @@ from trioframe._types import CloseCode
 
 from ._nursery import HeldNursery
 from ._response import TestResponse
-from ._timeouts import DEFAULT, Timeout, waiting_for
+from ._timeouts import DEFAULT, Timeout, given_or, waiting_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -138,7 +138,7 @@ class TestWebsocketConnection:
         )
         what = f"The app took no message on the websocket {self._path}"
         try:
-            with waiting_for(what, self.timeout if timeout is DEFAULT else timeout):
+            with waiting_for(what, given_or(timeout, self.timeout)):
                 await self._to_app.send(message)
         except trio.BrokenResourceError:
             self._raise_app_gone()
@@ -157,7 +157,7 @@ class TestWebsocketConnection:
         self._check_open()
         what = f"The app sent nothing on the websocket {self._path}"
         try:
-            with waiting_for(what, self.timeout if timeout is DEFAULT else timeout):
+            with waiting_for(what, given_or(timeout, self.timeout)):
                 message = await self._from_app.receive()
         except trio.EndOfChannel:
             self._raise_app_gone()
